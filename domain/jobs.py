@@ -1,0 +1,220 @@
+"""Jobs: the state machine, its transition table and the retry policy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+from returns.result import Failure, Result, Success
+
+from domain.errors import DomainError, ErrorCode, invalid_transition, validation
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class OperationType(StrEnum):
+    TEXT_TO_IMAGE = "text_to_image"
+    IMAGE_TO_IMAGE = "image_to_image"
+    TEXT_TO_VIDEO = "text_to_video"
+    IMAGE_TO_VIDEO = "image_to_video"
+    VIDEO_EXTEND = "video_extend"
+    VIDEO_TRANSITION = "video_transition"
+    UPSCALE = "upscale"
+
+
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+# Pending -> failed happens when a parent job fails; processing -> pending is a retry
+# or a hand-back (no account free, user at their concurrency limit).
+TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
+    JobStatus.PENDING: frozenset({JobStatus.PROCESSING, JobStatus.CANCELLED, JobStatus.FAILED}),
+    JobStatus.PROCESSING: frozenset(
+        {JobStatus.PENDING, JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED}
+    ),
+    JobStatus.COMPLETED: frozenset(),
+    JobStatus.FAILED: frozenset(),
+    JobStatus.CANCELLED: frozenset(),
+}
+
+MIN_PRIORITY, MAX_PRIORITY = 0, 10
+DEFAULT_PRIORITY = 5
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+class Job(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    user_id: str
+    provider_id: str
+    operation_type: OperationType
+    params: dict[str, Any]
+    created_at: datetime
+    run_after: datetime
+    input_asset_ids: tuple[str, ...] = ()
+    workspace_id: str | None = None
+    name: str | None = None
+    priority: int = DEFAULT_PRIORITY
+    scheduled_at: datetime | None = None
+    parent_job_id: str | None = None
+    status: JobStatus = JobStatus.PENDING
+    attempts: int = 0
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    error_code: str | None = None
+    error_message: str | None = None
+    account_id: str | None = None
+    excluded_account_ids: tuple[str, ...] = ()
+    submission_id: str | None = None
+    provider_job_id: str | None = None
+    result_asset_ids: tuple[str, ...] = ()
+    cost_estimate: int = 0
+    hold_id: str | None = None
+    idempotency_key: str | None = None
+    request_fingerprint: str | None = None
+    lease_token: str | None = None
+    lease_expires_at: datetime | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+
+    def __post_init__(self) -> None:
+        if not MIN_PRIORITY <= self.priority <= MAX_PRIORITY:
+            raise ValueError(f"priority must be within {MIN_PRIORITY}..{MAX_PRIORITY}")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.attempts < 0 or self.cost_estimate < 0:
+            raise ValueError("attempts and cost_estimate cannot be negative")
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def check_priority(priority: int) -> Result[int, DomainError]:
+    if MIN_PRIORITY <= priority <= MAX_PRIORITY:
+        return Success(priority)
+    return Failure(validation(f"priority must be within {MIN_PRIORITY}..{MAX_PRIORITY}", "priority"))
+
+
+def can_transition(current: JobStatus, target: JobStatus) -> bool:
+    return target in TRANSITIONS[current]
+
+
+def _move(job: Job, target: JobStatus, now: datetime, **changes: Any) -> Result[Job, DomainError]:
+    if not can_transition(job.status, target):
+        return Failure(invalid_transition("job", job.status, target))
+    return Success(msgspec.structs.replace(job, status=target, updated_at=now, **changes))
+
+
+def claim(job: Job, lease_token: str, lease_until: datetime, now: datetime) -> Result[Job, DomainError]:
+    """A worker takes a due pending job: it becomes processing under the worker's lease."""
+    return _move(
+        job,
+        JobStatus.PROCESSING,
+        now,
+        lease_token=lease_token,
+        lease_expires_at=lease_until,
+        started_at=job.started_at or now,
+    )
+
+
+def is_due(job: Job, now: datetime) -> bool:
+    """Pending and past its run time, or processing with a lease that has run out."""
+    if job.status is JobStatus.PENDING:
+        return job.run_after <= now
+    if job.status is JobStatus.PROCESSING:
+        return job.lease_expires_at is None or job.lease_expires_at <= now
+    return False
+
+
+def hand_back(job: Job, run_after: datetime, now: datetime) -> Result[Job, DomainError]:
+    """Back to pending without spending an attempt (no account free, user at limit)."""
+    return _move(
+        job, JobStatus.PENDING, now, run_after=run_after, lease_token=None,
+        lease_expires_at=None, account_id=None, submission_id=None, provider_job_id=None,
+    )
+
+
+def assign_account(job: Job, account_id: str, now: datetime) -> Job:
+    return msgspec.structs.replace(job, account_id=account_id, attempts=job.attempts + 1, updated_at=now)
+
+
+def complete(job: Job, result_asset_ids: tuple[str, ...], now: datetime) -> Result[Job, DomainError]:
+    return _move(
+        job, JobStatus.COMPLETED, now, result_asset_ids=result_asset_ids, completed_at=now,
+        lease_token=None, lease_expires_at=None, error_code=None, error_message=None,
+    )
+
+
+def fail(job: Job, code: str, message: str, now: datetime) -> Result[Job, DomainError]:
+    return _move(
+        job, JobStatus.FAILED, now, error_code=code, error_message=message,
+        completed_at=now, lease_token=None, lease_expires_at=None,
+    )
+
+
+def cancel(job: Job, now: datetime) -> Result[Job, DomainError]:
+    return _move(
+        job, JobStatus.CANCELLED, now, completed_at=now, lease_token=None,
+        lease_expires_at=None, error_code="CANCELLED", error_message="cancelled by request",
+    )
+
+
+class RetryPolicy(msgspec.Struct, frozen=True):
+    """Exponential backoff with full jitter, capped: delay = U(0, min(cap, base * 2^(n-1)))."""
+
+    base_seconds: float = 2.0
+    cap_seconds: float = 300.0
+
+    def __post_init__(self) -> None:
+        if self.base_seconds <= 0 or self.cap_seconds < self.base_seconds:
+            raise ValueError("retry policy needs 0 < base_seconds <= cap_seconds")
+
+    def delay(self, attempt: int, random: Callable[[], float]) -> timedelta:
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        return timedelta(seconds=ceiling * random())
+
+
+def retry_or_fail(
+    job: Job,
+    *,
+    code: str,
+    message: str,
+    policy: RetryPolicy,
+    random: Callable[[], float],
+    now: datetime,
+    exclude_account: bool,
+) -> Result[Job, DomainError]:
+    """A retryable failure while processing: back to pending with backoff, or failed at the end.
+
+    The account that failed is excluded for this job when `exclude_account` is set, so a
+    retry never lands on the same top-priority account again.
+    """
+    if job.status is not JobStatus.PROCESSING:
+        return Failure(invalid_transition("job", job.status, JobStatus.PENDING))
+    if job.attempts >= job.max_attempts:
+        return fail(job, code, message, now)
+    excluded = job.excluded_account_ids
+    if exclude_account and job.account_id and job.account_id not in excluded:
+        excluded = (*excluded, job.account_id)
+    return _move(
+        job, JobStatus.PENDING, now,
+        run_after=now + policy.delay(job.attempts, random),
+        excluded_account_ids=excluded, error_code=code, error_message=message,
+        lease_token=None, lease_expires_at=None, account_id=None,
+        submission_id=None, provider_job_id=None,
+    )
+
+
+def parent_failed(job: Job, parent_status: JobStatus, now: datetime) -> Result[Job, DomainError]:
+    return fail(
+        job, ErrorCode.PARENT_FAILED, f"parent job ended {parent_status} so this job cannot run", now
+    )

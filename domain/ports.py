@@ -1,0 +1,313 @@
+"""Ports: the small Protocols the application needs from the outside world.
+
+Repositories expose intent-level operations. The ones named `try_*` are conditional and
+atomic in every adapter (a single conditional statement or row lock in SQL): they are where
+quotas, reservations and balances stay correct under concurrency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+import msgspec
+from returns.result import Result
+
+from domain.accounts import ProviderAccount
+from domain.assets import Asset, AssetSource, MediaType, ProviderUpload
+from domain.audit import AuditEntry, AuditFilter
+from domain.errors import DomainError
+from domain.events import DomainEvent
+from domain.jobs import Job, JobStatus
+from domain.ledger import CreditBalance, CreditHold, LedgerTransaction
+from domain.lineage import LineageEdge
+from domain.pagination import Cursor, Page
+from domain.providers import (
+    InputRef,
+    ProviderFailure,
+    ProviderInfo,
+    ProviderOutput,
+    ProviderSubmission,
+    RemoteStatus,
+    SubmitRequest,
+)
+from domain.quotas import DailyUsage
+from domain.users import AccessClaims, Role, Session, User
+
+# ---------------------------------------------------------------- repositories
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> bool:
+        """False when the email (case-insensitive) or username is taken."""
+    async def get(self, user_id: str) -> User | None: ...
+    async def get_by_email(self, email: str) -> User | None: ...
+    async def update(self, user: User) -> None:
+        """Profile, role, activity and quota; never the usage counters."""
+    async def page(self, after: Cursor | None, limit: int) -> Page[User]: ...
+    async def count(self) -> int: ...
+    async def try_add_storage(self, user_id: str, delta: int, limit: int | None) -> bool:
+        """Add `delta` bytes to the user's stored total unless that passes `limit`."""
+    async def release_run_slot(self, user_id: str) -> None:
+        """One of the user's running jobs left `processing` (slots are taken by claims)."""
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: Session) -> None: ...
+    async def get(self, session_id: str) -> Session | None: ...
+    async def update(self, session: Session) -> None: ...
+    async def list_live(self, user_id: str, now: datetime) -> list[Session]: ...
+    async def revoke_all(self, user_id: str, now: datetime) -> int: ...
+
+
+class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: str | None = None
+    status: JobStatus | None = None
+    provider_id: str | None = None
+    operation_type: str | None = None
+    workspace_id: str | None = None
+
+
+class JobRepository(Protocol):
+    async def add(self, job: Job) -> bool:
+        """False when the user already has a job with this idempotency key."""
+    async def get(self, job_id: str) -> Job | None: ...
+    async def find_by_idempotency_key(self, user_id: str, key: str) -> Job | None: ...
+    async def page(self, where: JobFilter, after: Cursor | None, limit: int) -> Page[Job]: ...
+    async def save(self, job: Job, expected_version: int) -> bool:
+        """Write `job` (with version = expected_version + 1) only if the stored version
+        is still `expected_version`: optimistic concurrency for workers and cancels."""
+    async def claim_due(self, now: datetime, lease_token: str, lease_until: datetime,
+                        limit: int) -> list[Job]:
+        """Atomically lease due jobs, best priority then oldest first:
+        - pending, run_after <= now, parent absent or completed, and the user below their
+          max_concurrent_jobs (taking one of the user's run slots);
+        - processing whose lease has expired (a crashed worker, or a poll that is due).
+        Each job is returned to exactly one caller."""
+    async def dependents(self, parent_job_id: str) -> list[Job]:
+        """Non-terminal jobs waiting on this parent."""
+    async def count_by_status(self, provider_id: str | None = None) -> dict[str, int]: ...
+    async def daily_counts(self, since: datetime) -> list[tuple[str, date, str, int]]:
+        """(provider_id, day, status, count) for jobs created since `since`."""
+
+
+class SubmissionRepository(Protocol):
+    async def add(self, submission: ProviderSubmission) -> None: ...
+    async def get(self, submission_id: str) -> ProviderSubmission | None: ...
+    async def update(self, submission: ProviderSubmission) -> None: ...
+    async def for_job(self, job_id: str) -> list[ProviderSubmission]: ...
+
+
+class AccountRepository(Protocol):
+    async def add(self, account: ProviderAccount) -> None: ...
+    async def get(self, account_id: str) -> ProviderAccount | None: ...
+    async def find(self, provider_id: str | None = None, owner_user_id: str | None = None,
+                   shared_only: bool = False) -> list[ProviderAccount]: ...
+    async def candidates(self, provider_id: str, user_id: str) -> list[ProviderAccount]:
+        """The shared pool of the provider plus the user's own private accounts."""
+    async def update(self, account: ProviderAccount) -> None:
+        """Admin fields: label, secret, status, priority, max_concurrent_jobs, cooldown."""
+    async def delete(self, account_id: str) -> bool: ...
+    async def count_owned(self, user_id: str) -> int: ...
+    async def try_reserve(self, account_id: str, cost: int, now: datetime) -> ProviderAccount | None:
+        """Take a slot and `cost` credits if a slot is free, credits suffice and the account
+        is usable now; None otherwise. Never more than max_concurrent_jobs, never below 0."""
+    async def release(self, account_id: str, refund: int) -> None: ...
+    async def save_health(self, account: ProviderAccount) -> None:
+        """Only status, cooldown, failure and success counters and the average time."""
+    async def try_add_credits(self, account_id: str, amount: int) -> ProviderAccount | None: ...
+
+
+class AssetFilter(msgspec.Struct, frozen=True, kw_only=True):
+    owner_id: str
+    media_type: MediaType | None = None
+    source: AssetSource | None = None
+    provider_id: str | None = None
+    workspace_id: str | None = None
+
+
+class AssetRepository(Protocol):
+    async def add(self, asset: Asset) -> bool:
+        """False when the owner already has a live asset with these bytes (dedup race)."""
+    async def get(self, asset_id: str) -> Asset | None:
+        """Deleted assets too (their lineage node stays); callers check `is_deleted`."""
+    async def many(self, asset_ids: Sequence[str]) -> list[Asset]: ...
+    async def find_by_sha(self, owner_id: str, sha256: str) -> Asset | None:
+        """The owner's live asset with these bytes, if any."""
+    async def page(self, where: AssetFilter, after: Cursor | None, limit: int) -> Page[Asset]: ...
+    async def update(self, asset: Asset) -> None: ...
+    async def count_live_with_key(self, storage_key: str) -> int: ...
+
+
+class ProviderUploadRepository(Protocol):
+    async def get(self, asset_id: str, provider_id: str) -> ProviderUpload | None: ...
+    async def put(self, upload: ProviderUpload) -> None: ...
+
+
+class LineageRepository(Protocol):
+    async def add(self, edges: Sequence[LineageEdge]) -> None: ...
+    async def ancestors(self, asset_id: str, max_depth: int) -> list[LineageEdge]: ...
+    async def descendants(self, asset_id: str, max_depth: int) -> list[LineageEdge]: ...
+
+
+class LedgerRepository(Protocol):
+    async def apply(self, tx: LedgerTransaction) -> bool:
+        """Record the transaction and move the balances, unless a user balance would go
+        below zero: then nothing is written and the answer is False."""
+    async def balance(self, user_id: str) -> CreditBalance: ...
+    async def add_hold(self, hold: CreditHold) -> None: ...
+    async def get_hold(self, hold_id: str) -> CreditHold | None: ...
+    async def settle_hold(self, hold: CreditHold) -> bool:
+        """Write a settled hold only if the stored one is still open (exactly once)."""
+    async def transactions(self, user_id: str | None = None) -> list[LedgerTransaction]: ...
+    async def holds(self, user_id: str | None = None) -> list[CreditHold]: ...
+
+
+class UsageDelta(msgspec.Struct, frozen=True, kw_only=True):
+    jobs_completed: int = 0
+    assets_created: int = 0
+    credits_spent: int = 0
+    bytes_stored: int = 0
+
+
+class UsageRepository(Protocol):
+    async def try_count_job(self, user_id: str, day: date, limit: int | None) -> bool:
+        """Count one more job created today unless that passes `limit`."""
+    async def add(self, user_id: str, day: date, delta: UsageDelta) -> None: ...
+    async def get(self, user_id: str, day: date) -> DailyUsage: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, entry: AuditEntry) -> None: ...
+    async def page(self, where: AuditFilter, after: Cursor | None, limit: int) -> Page[AuditEntry]: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without `commit()` rolls everything back."""
+
+    users: UserRepository
+    sessions: SessionRepository
+    jobs: JobRepository
+    submissions: SubmissionRepository
+    accounts: AccountRepository
+    assets: AssetRepository
+    uploads: ProviderUploadRepository
+    lineage: LineageRepository
+    ledger: LedgerRepository
+    usage: UsageRepository
+    audit: AuditRepository
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+# ---------------------------------------------------------------- the rest of the world
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    def new_id(self) -> str:
+        """Unique, and sortable by creation time."""
+
+
+class RandomSource(Protocol):
+    def random(self) -> float:
+        """Uniform in [0, 1)."""
+    def token(self, nbytes: int = 32) -> str:
+        """A URL-safe secret of `nbytes` random bytes."""
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
+class TokenIssuer(Protocol):
+    def issue(self, user_id: str, session_id: str, role: Role, now: datetime) -> tuple[str, int]:
+        """An access token and its lifetime in seconds."""
+    def verify(self, token: str, now: datetime) -> Result[AccessClaims, DomainError]: ...
+
+
+class RateDecision(msgspec.Struct, frozen=True):
+    allowed: bool
+    retry_after: int = 0
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
+        """Count one hit on `key`; allowed while at most `limit` hits fall in the window."""
+
+
+class EventBus(Protocol):
+    async def publish(self, event: DomainEvent) -> None: ...
+    def subscribe(self, job_id: str) -> AbstractAsyncContextManager[AsyncIterator[DomainEvent]]: ...
+
+
+class StoredBlob(msgspec.Struct, frozen=True):
+    key: str
+    sha256: str
+    size: int
+
+
+class BlobTooLarge(Exception):
+    """The stream passed `max_bytes`; nothing was kept."""
+
+
+class BlobStore(Protocol):
+    async def put(self, chunks: AsyncIterable[bytes], max_bytes: int) -> StoredBlob:
+        """Stream to a content-addressed key (sha256 of the bytes), hashing on the way;
+        never holds the whole blob in memory. Raises BlobTooLarge past `max_bytes`."""
+    def open(self, key: str) -> AsyncIterator[bytes]: ...
+    async def exists(self, key: str) -> bool: ...
+    async def delete(self, key: str) -> None: ...
+    async def presigned_url(self, key: str, expires_seconds: int, mime_type: str,
+                            filename: str | None = None) -> str | None:
+        """A short-lived URL for the bytes, or None when the store cannot make one."""
+
+
+class OutputUnavailable(Exception):
+    """A provider output could not be fetched (expired URL, refused address, too large)."""
+
+
+class UploadedInput(msgspec.Struct, frozen=True):
+    provider_asset_id: str
+    expires_at: datetime | None = None
+
+
+class ProviderClient(Protocol):
+    """One provider: what it offers, and the calls the pipeline makes to it."""
+
+    @property
+    def info(self) -> ProviderInfo: ...
+    async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
+        """The provider's job id."""
+    async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
+        """The provider job submitted with our `reference`, where the provider can tell."""
+    async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]: ...
+    async def cancel(self, secret: str, provider_job_id: str) -> None:
+        """Best effort; never raises for a job that is already over."""
+    async def upload(self, secret: str, asset: Asset, chunks: AsyncIterator[bytes],
+                     now: datetime) -> Result[UploadedInput, ProviderFailure]: ...
+    def download(self, output: ProviderOutput) -> AsyncIterator[bytes]:
+        """The output's bytes; raises OutputUnavailable when they cannot be had."""
+
+
+class ProviderRegistry(Protocol):
+    def get(self, provider_id: str) -> ProviderClient | None: ...
+    def all(self) -> list[ProviderInfo]: ...
+
+
+__all__ = ["InputRef"]
