@@ -218,3 +218,20 @@ def parent_failed(job: Job, parent_status: JobStatus, now: datetime) -> Result[J
     return fail(
         job, ErrorCode.PARENT_FAILED, f"parent job ended {parent_status} so this job cannot run", now
     )
+
+
+def take_lease(job: Job, lease_token: str, lease_until: datetime, now: datetime) -> Result[Job, DomainError]:
+    """What a claim does to a due job: pending ones start; processing ones whose lease ran
+    out (a crashed worker, or a due poll) change hands without changing state."""
+    if job.status is JobStatus.PENDING:
+        return claim(job, lease_token, lease_until, now)
+    if job.status is JobStatus.PROCESSING:
+        return Success(
+            msgspec.structs.replace(job, lease_token=lease_token, lease_expires_at=lease_until, updated_at=now)
+        )
+    return Failure(invalid_transition("job", job.status, JobStatus.PROCESSING))
+
+
+def park(job: Job, until: datetime, now: datetime) -> Job:
+    """Give up the lease until `until` (the next poll); any worker may take it then."""
+    return msgspec.structs.replace(job, lease_token=None, lease_expires_at=until, updated_at=now)

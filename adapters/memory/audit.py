@@ -1,0 +1,20 @@
+"""In-memory audit log."""
+
+from __future__ import annotations
+
+from adapters.memory.paging import paginate
+from adapters.memory.store import MemoryState
+from domain.audit import AuditEntry, AuditFilter
+from domain.pagination import Cursor, Page
+
+
+class InMemoryAuditRepository:
+    def __init__(self, state: MemoryState) -> None:
+        self._state = state
+
+    async def add(self, entry: AuditEntry) -> None:
+        self._state.audit.append(entry)
+
+    async def page(self, where: AuditFilter, after: Cursor | None, limit: int) -> Page[AuditEntry]:
+        chosen = (e for e in self._state.audit if where.matches(e))
+        return paginate(chosen, lambda e: (e.at, e.id), after, limit)
