@@ -1,0 +1,1 @@
+pytest_plugins = ["tests.services_s3", "tests.services_redis"]
