@@ -179,7 +179,8 @@ class RetryPolicy(msgspec.Struct, frozen=True):
             raise ValueError("retry policy needs 0 < base_seconds <= cap_seconds")
 
     def delay(self, attempt: int, random: Callable[[], float]) -> timedelta:
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
+        exponent = min(max(0, attempt - 1), 64)  # bounded: 2**1024 no longer fits a float
+        ceiling = min(self.cap_seconds, self.base_seconds * 2**exponent)
         return timedelta(seconds=ceiling * random())
 
 

@@ -185,9 +185,10 @@ def invariant_violations(transactions: Iterable[LedgerTransaction], holds: Itera
             open_by_user[hold.user_id] += hold.amount
         if settlements.get(hold.id, 0) > 1:
             problems.append(f"hold {hold.id} was captured more than once")
-    for account, total in totals.items():
-        if account.startswith("held:"):
-            user_id = account.removeprefix("held:")
-            if total != open_by_user.get(user_id, 0):
-                problems.append(f"{account} is {total} but open holds sum to {open_by_user.get(user_id, 0)}")
+    # users with open holds but no held postings at all count too: their held total is 0
+    held_users = {a.removeprefix("held:") for a in totals if a.startswith("held:")} | set(open_by_user)
+    for user_id in sorted(held_users):
+        total, expected = totals.get(held_account(user_id), 0), open_by_user.get(user_id, 0)
+        if total != expected:
+            problems.append(f"{held_account(user_id)} is {total} but open holds sum to {expected}")
     return problems
