@@ -26,6 +26,8 @@ class PipelinePolicy(msgspec.Struct, frozen=True, kw_only=True):
     retry: RetryPolicy = RetryPolicy()
     cooldown: CooldownRule = CooldownRule()
     claim_batch: int = 8
+    provider_timeout_seconds: float = 30.0
+    max_remote_seconds: float = 3600.0  # a provider job running longer than this is retried
 
 
 class AssetPolicy(msgspec.Struct, frozen=True, kw_only=True):

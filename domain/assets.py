@@ -168,3 +168,13 @@ def safe_filename(name: str | None) -> str | None:
     if cleaned in ("", ".", ".."):
         return None
     return cleaned[:255]
+
+
+VIDEO_OPERATIONS = frozenset({"text_to_video", "image_to_video", "video_extend", "video_transition"})
+
+
+def generated_media_type(operation_type: str, sniffed: Sniffed) -> MediaType:
+    """A video operation's result is a video even in an image container (animated GIF)."""
+    if operation_type in VIDEO_OPERATIONS and sniffed.media_type is MediaType.IMAGE:
+        return MediaType.VIDEO
+    return sniffed.media_type

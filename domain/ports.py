@@ -270,7 +270,8 @@ class BlobStore(Protocol):
     async def put(self, chunks: AsyncIterable[bytes], max_bytes: int) -> StoredBlob:
         """Stream to a content-addressed key (sha256 of the bytes), hashing on the way;
         never holds the whole blob in memory. Raises BlobTooLarge past `max_bytes`."""
-    def open(self, key: str) -> AsyncIterator[bytes]: ...
+    def open(self, key: str) -> AsyncIterator[bytes]:
+        """The bytes in chunks; KeyError on the first read when the key is missing."""
     async def exists(self, key: str) -> bool: ...
     async def delete(self, key: str) -> None: ...
     async def presigned_url(self, key: str, expires_seconds: int, mime_type: str,
@@ -308,6 +309,15 @@ class ProviderClient(Protocol):
 class ProviderRegistry(Protocol):
     def get(self, provider_id: str) -> ProviderClient | None: ...
     def all(self) -> list[ProviderInfo]: ...
+
+
+
+class WorkSignal(Protocol):
+    """Wakes idle workers when work arrives; polling covers any signal that is lost."""
+
+    async def notify(self) -> None: ...
+    async def wait(self, timeout: float) -> bool:
+        """True when woken, False on timeout."""
 
 
 __all__ = ["InputRef"]

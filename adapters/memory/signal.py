@@ -1,0 +1,21 @@
+"""In-process work signal: an asyncio.Event set on notify, cleared by the waiter."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+class InProcessWorkSignal:
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    async def notify(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True

@@ -1,0 +1,49 @@
+"""Read a caller's jobs."""
+
+from __future__ import annotations
+
+from returns.result import Failure, Result, Success
+
+from application.actor import Actor
+from domain.errors import DomainError, not_found, validation
+from domain.jobs import Job, JobStatus
+from domain.pagination import Page, clamp_limit, decode_cursor
+from domain.ports import JobFilter, UnitOfWorkFactory
+
+
+class GetJob:
+    """One job of the caller's. Another user's job is NOT_FOUND."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, actor: Actor, job_id: str) -> Result[Job, DomainError]:
+        async with self._uow() as uow:
+            job = await uow.jobs.get(job_id)
+        if job is None or job.user_id != actor.user_id:
+            return Failure(not_found("job"))
+        return Success(job)
+
+
+class ListJobs:
+    """The caller's jobs, newest first, with cursor pagination.
+
+    - Filters: status, provider_id, operation_type, workspace_id.
+    - `limit` is clamped to 1..100; a malformed cursor is a VALIDATION_ERROR.
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, actor: Actor, *, status: str | None = None, provider_id: str | None = None,
+                       operation_type: str | None = None, workspace_id: str | None = None,
+                       cursor: str | None = None, limit: int | None = None) -> Result[Page[Job], DomainError]:
+        after = decode_cursor(cursor)
+        if isinstance(after, ValueError):
+            return Failure(validation(str(after), "cursor"))
+        if status is not None and status not in JobStatus.__members__.values():
+            return Failure(validation(f"unknown status {status}", "status"))
+        where = JobFilter(user_id=actor.user_id, status=JobStatus(status) if status else None,
+                          provider_id=provider_id, operation_type=operation_type, workspace_id=workspace_id)
+        async with self._uow() as uow:
+            return Success(await uow.jobs.page(where, after, clamp_limit(limit)))

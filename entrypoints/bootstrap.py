@@ -1,0 +1,107 @@
+"""THE composition root: every use case built from one set of ports by punq.
+
+Async resources (database engine, Redis, S3 client, httpx) are opened by the caller (the
+HTTP lifespan, the worker, the tests) and handed in as instances inside `Ports`; this module
+only wires. Tests swap any port with `build_container(replace(ports, blobs=...))`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import punq
+
+from application.accounts.admin import (
+    AddAccountCredits,
+    CreateAccount,
+    DeleteAccount,
+    GetAccount,
+    ListAccounts,
+    UpdateAccount,
+)
+from application.accounts.private import AddPrivateAccount, DeletePrivateAccount, ListPrivateAccounts
+from application.admin.audit_log import ListAudit
+from application.admin.stats import ProviderStats
+from application.assets.delete import DeleteAsset
+from application.assets.lineage import GetLineage
+from application.assets.queries import AssetContent, GetAsset, ListAssets
+from application.assets.upload import UploadAsset
+from application.audit import AuditTrail
+from application.auth.authenticate import Authenticate
+from application.auth.login import LogIn
+from application.auth.refresh import RefreshSession
+from application.auth.register import RegisterUser
+from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
+from application.bootstrap_admin import EnsureAdmin
+from application.jobs.cancel import CancelJob
+from application.jobs.create import CreateJob
+from application.jobs.queries import GetJob, ListJobs
+from application.jobs.quote import QuoteJob
+from application.pipeline.advance import AdvanceJob
+from application.pipeline.claim import ClaimJobs
+from application.pipeline.run import DrainOnce, RunJob
+from application.policy import AssetPolicy, AuthPolicy, PipelinePolicy, Policies
+from application.users.admin import GrantCredits, ListUsers, UpdateUser
+from application.users.me import GetProfile
+from domain.accounts import PreferPrivateThenPriority, SelectionPolicy
+from domain.ports import (
+    BlobStore,
+    Clock,
+    EventBus,
+    IdGenerator,
+    PasswordHasher,
+    ProviderRegistry,
+    RandomSource,
+    RateLimiter,
+    TokenIssuer,
+    UnitOfWorkFactory,
+    WorkSignal,
+)
+
+USE_CASES: tuple[type, ...] = (
+    RegisterUser, LogIn, RefreshSession, LogOut, ListSessions, RevokeSession, RevokeAllSessions,
+    Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin,
+    CreateJob, QuoteJob, CancelJob, GetJob, ListJobs,
+    ClaimJobs, AdvanceJob, RunJob, DrainOnce,
+    UploadAsset, GetAsset, ListAssets, AssetContent, DeleteAsset, GetLineage,
+    CreateAccount, ListAccounts, GetAccount, UpdateAccount, DeleteAccount, AddAccountCredits,
+    AddPrivateAccount, ListPrivateAccounts, DeletePrivateAccount,
+    ListAudit, ProviderStats,
+)
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Every port instance the use cases need."""
+
+    uow: UnitOfWorkFactory
+    blobs: BlobStore
+    providers: ProviderRegistry
+    clock: Clock
+    ids: IdGenerator
+    random: RandomSource
+    hasher: PasswordHasher
+    tokens: TokenIssuer
+    rate_limiter: RateLimiter
+    events: EventBus
+    signal: WorkSignal
+    selection: SelectionPolicy = field(default_factory=PreferPrivateThenPriority)
+
+
+def build_container(ports: Ports, policies: Policies | None = None) -> punq.Container:
+    policies = policies or Policies()
+    container = punq.Container()
+    instances: dict[object, object] = {
+        UnitOfWorkFactory: ports.uow, BlobStore: ports.blobs, ProviderRegistry: ports.providers,
+        Clock: ports.clock, IdGenerator: ports.ids, RandomSource: ports.random,
+        PasswordHasher: ports.hasher, TokenIssuer: ports.tokens, RateLimiter: ports.rate_limiter,
+        EventBus: ports.events, WorkSignal: ports.signal, SelectionPolicy: ports.selection,
+        Policies: policies, AuthPolicy: policies.auth, PipelinePolicy: policies.pipeline,
+        AssetPolicy: policies.assets, Ports: ports,
+    }
+    for key, instance in instances.items():
+        container.register(key, instance=instance)
+    container.register(AuditTrail, scope=punq.Scope.singleton)
+    for use_case in USE_CASES:
+        container.register(use_case, scope=punq.Scope.singleton)
+    return container
