@@ -16,6 +16,19 @@ from adapters.memory.jobs import InMemoryJobRepository, InMemorySubmissionReposi
 from adapters.memory.ledger import InMemoryLedgerRepository, InMemoryUsageRepository
 from adapters.memory.store import InMemoryStore, MemoryState
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
+from domain.ports import (
+    AccountRepository,
+    AssetRepository,
+    AuditRepository,
+    JobRepository,
+    LedgerRepository,
+    LineageRepository,
+    ProviderUploadRepository,
+    SessionRepository,
+    SubmissionRepository,
+    UsageRepository,
+    UserRepository,
+)
 
 
 class InMemoryUnitOfWork:
@@ -24,17 +37,17 @@ class InMemoryUnitOfWork:
         self._snapshot: MemoryState | None = None
         self.committed = False
         state = store.state
-        self.users = InMemoryUserRepository(state)
-        self.sessions = InMemorySessionRepository(state)
-        self.jobs = InMemoryJobRepository(state)
-        self.submissions = InMemorySubmissionRepository(state)
-        self.accounts = InMemoryAccountRepository(state)
-        self.assets = InMemoryAssetRepository(state)
-        self.uploads = InMemoryProviderUploadRepository(state)
-        self.lineage = InMemoryLineageRepository(state)
-        self.ledger = InMemoryLedgerRepository(state)
-        self.usage = InMemoryUsageRepository(state)
-        self.audit = InMemoryAuditRepository(state)
+        self.users: UserRepository = InMemoryUserRepository(state)
+        self.sessions: SessionRepository = InMemorySessionRepository(state)
+        self.jobs: JobRepository = InMemoryJobRepository(state)
+        self.submissions: SubmissionRepository = InMemorySubmissionRepository(state)
+        self.accounts: AccountRepository = InMemoryAccountRepository(state)
+        self.assets: AssetRepository = InMemoryAssetRepository(state)
+        self.uploads: ProviderUploadRepository = InMemoryProviderUploadRepository(state)
+        self.lineage: LineageRepository = InMemoryLineageRepository(state)
+        self.ledger: LedgerRepository = InMemoryLedgerRepository(state)
+        self.usage: UsageRepository = InMemoryUsageRepository(state)
+        self.audit: AuditRepository = InMemoryAuditRepository(state)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
