@@ -1,0 +1,1 @@
+"""Sign-up, log-in, sessions and access tokens."""
