@@ -29,6 +29,7 @@ class FailureKind(StrEnum):
     CREDITS = "credits"  # provider says out of credits: account exhausted, retry elsewhere
     INVALID = "invalid"  # the request itself is wrong: final for the job, account fine
     MODERATED = "moderated"  # content rejected: final for the job, account fine
+    UNAVAILABLE = "unavailable"  # not tried at all (circuit open): nobody's fault, the job waits
 
 
 ACCOUNT_FAULTS = frozenset({FailureKind.AUTH, FailureKind.CREDITS})
@@ -202,7 +203,7 @@ def record_failure(
 ) -> ProviderAccount:
     """Account faults disable or exhaust it; transient ones cool it down with backoff.
     Failures that are the job's fault (invalid input, moderation) leave the account alone."""
-    if kind in JOB_FINAL:
+    if kind in JOB_FINAL or kind is FailureKind.UNAVAILABLE:
         return account
     failures = account.failure_count + 1
     if kind is FailureKind.AUTH:

@@ -135,10 +135,12 @@ def is_due(job: Job, now: datetime) -> bool:
     return False
 
 
-def hand_back(job: Job, run_after: datetime, now: datetime) -> Result[Job, DomainError]:
-    """Back to pending without spending an attempt (no account free, user at limit)."""
+def hand_back(job: Job, run_after: datetime, now: datetime, *, refund_attempt: bool = False
+              ) -> Result[Job, DomainError]:
+    """Back to pending without spending an attempt (no account free, provider unreachable)."""
+    attempts = max(0, job.attempts - 1) if refund_attempt else job.attempts
     return _move(
-        job, JobStatus.PENDING, now, run_after=run_after, lease_token=None,
+        job, JobStatus.PENDING, now, run_after=run_after, attempts=attempts, lease_token=None,
         lease_expires_at=None, account_id=None, submission_id=None, provider_job_id=None,
     )
 

@@ -7,7 +7,7 @@ quotas, reservations and balances stay correct under concurrency.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from types import TracebackType
@@ -33,6 +33,7 @@ from domain.providers import (
     ProviderSubmission,
     RemoteStatus,
     SubmitRequest,
+    WebhookEvent,
 )
 from domain.quotas import DailyUsage
 from domain.users import AccessClaims, Role, Session, User
@@ -306,6 +307,15 @@ class ProviderClient(Protocol):
         """The output's bytes; raises OutputUnavailable when they cannot be had."""
 
 
+class WebhookVerifier(Protocol):
+    """Implemented by provider clients whose provider sends signed callbacks."""
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime
+                       ) -> Result[WebhookEvent, DomainError]:
+        """The event, or UNAUTHENTICATED for a missing/invalid signature or a timestamp
+        outside the provider's tolerance (5 minutes unless it documents less)."""
+
+
 class ProviderRegistry(Protocol):
     def get(self, provider_id: str) -> ProviderClient | None: ...
     def all(self) -> list[ProviderInfo]: ...
@@ -316,7 +326,7 @@ class WorkSignal(Protocol):
     """Wakes idle workers when work arrives; polling covers any signal that is lost."""
 
     async def notify(self) -> None: ...
-    async def wait(self, timeout: float) -> bool:
+    async def wait(self, seconds: float) -> bool:
         """True when woken, False on timeout."""
 
 

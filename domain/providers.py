@@ -146,3 +146,12 @@ class ProviderSubmission(msgspec.Struct, frozen=True, kw_only=True):
     raw_status: str | None = None
     completed_at: datetime | None = None
     error_code: str | None = None
+
+
+class WebhookEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider callback whose signature checked out: which remote job it is about."""
+
+    webhook_id: str  # unique per delivery; replays are recognised by it
+    provider_job_id: str
+    sent_at: datetime
+    status: RemoteStatus | None = None

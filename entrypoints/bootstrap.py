@@ -41,7 +41,9 @@ from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
 from application.policy import AssetPolicy, AuthPolicy, PipelinePolicy, Policies
+from application.setup import FirstRunSetup
 from application.users.admin import GrantCredits, ListUsers, UpdateUser
+from application.users.lookup import FindUserByEmail
 from application.users.me import GetProfile
 from domain.accounts import PreferPrivateThenPriority, SelectionPolicy
 from domain.ports import (
@@ -60,7 +62,8 @@ from domain.ports import (
 
 USE_CASES: tuple[type, ...] = (
     RegisterUser, LogIn, RefreshSession, LogOut, ListSessions, RevokeSession, RevokeAllSessions,
-    Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin,
+    Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin, FirstRunSetup,
+    FindUserByEmail,
     CreateJob, QuoteJob, CancelJob, GetJob, ListJobs,
     ClaimJobs, AdvanceJob, RunJob, DrainOnce,
     UploadAsset, GetAsset, ListAssets, AssetContent, DeleteAsset, GetLineage,

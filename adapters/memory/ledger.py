@@ -7,7 +7,14 @@ from datetime import date
 import msgspec
 
 from adapters.memory.store import MemoryState
-from domain.ledger import CreditBalance, CreditHold, HoldStatus, LedgerTransaction, apply_to_balance, is_spendable
+from domain.ledger import (
+    CreditBalance,
+    CreditHold,
+    HoldStatus,
+    LedgerTransaction,
+    apply_to_balance,
+    is_spendable,
+)
 from domain.ports import UsageDelta
 from domain.quotas import DailyUsage, within
 

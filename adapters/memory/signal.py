@@ -12,9 +12,9 @@ class InProcessWorkSignal:
     async def notify(self) -> None:
         self._event.set()
 
-    async def wait(self, timeout: float) -> bool:
+    async def wait(self, seconds: float) -> bool:
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            await asyncio.wait_for(self._event.wait(), seconds)
         except TimeoutError:
             return False
         self._event.clear()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from returns.result import Failure, Result, Success
 
 from application.actor import Actor
@@ -79,7 +81,5 @@ class CancelJob:
         async with self._uow() as uow:
             account = await uow.accounts.get(job.account_id)
         if client is not None and account is not None:
-            try:
+            with contextlib.suppress(OSError, TimeoutError):  # best effort: cancelled on our side anyway
                 await client.cancel(account.secret, job.provider_job_id)
-            except (OSError, TimeoutError):
-                pass  # best effort: the job is cancelled on our side either way

@@ -17,7 +17,15 @@ from domain.errors import DomainError, ErrorCode, conflict, insufficient_credits
 from domain.events import JobCreated
 from domain.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, Job, JobStatus, OperationType, check_priority
 from domain.ledger import place_hold
-from domain.ports import Clock, EventBus, IdGenerator, ProviderRegistry, UnitOfWork, UnitOfWorkFactory, WorkSignal
+from domain.ports import (
+    Clock,
+    EventBus,
+    IdGenerator,
+    ProviderRegistry,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WorkSignal,
+)
 from domain.providers import OperationSpec, check_input_count, validate_params
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable
 from datetime import datetime
 from enum import StrEnum
@@ -239,7 +240,8 @@ class AdvanceJob:
         answer = await self._call(client.status(account.secret, job.provider_job_id), "status")
         if isinstance(answer, Failure):
             failure = answer.failure()
-            if failure.kind in (FailureKind.TRANSIENT, FailureKind.RATE_LIMITED) and not await self._overdue(job):
+            waiting = (FailureKind.TRANSIENT, FailureKind.RATE_LIMITED, FailureKind.UNAVAILABLE)
+            if failure.kind in waiting and not await self._overdue(job):
                 return await self._park(job)
             return await self._fail_or_retry(job, account, failure)
         status = answer.unwrap()
@@ -325,9 +327,12 @@ class AdvanceJob:
     async def _fail_or_retry(self, job: Job, account: ProviderAccount | None, failure: ProviderFailure,
                              blame_account: bool = True) -> Result[Step, DomainError]:
         """Classify: account faults disable/exhaust/cool the account; job faults end the job;
-        the rest go back to pending with backoff on another account, until max_attempts."""
+        the rest go back to pending with backoff on another account, until max_attempts.
+        A provider that could not be tried at all (circuit open) costs no attempt."""
         now = self._clock.now()
-        if failure.kind in JOB_FINAL:
+        if failure.kind is FailureKind.UNAVAILABLE:
+            ended = hand_back(job, now + self._policy.no_account_delay, now, refund_attempt=True)
+        elif failure.kind in JOB_FINAL:
             ended = fail(job, failure.code, failure.message, now)
         else:
             ended = retry_or_fail(job, code=failure.code, message=failure.message, policy=self._policy.retry,
@@ -389,7 +394,5 @@ class AdvanceJob:
             return Failure(timed_out(what))
 
     async def _best_effort(self, call: Awaitable[None]) -> None:
-        try:
+        with contextlib.suppress(TimeoutError, OSError):
             await asyncio.wait_for(call, self._policy.provider_timeout_seconds)
-        except (TimeoutError, OSError):
-            pass

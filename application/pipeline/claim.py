@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from application.policy import PipelinePolicy
 from domain.jobs import Job
 from domain.ports import Clock, RandomSource, UnitOfWorkFactory
-
-from application.policy import PipelinePolicy
 
 
 class ClaimJobs:

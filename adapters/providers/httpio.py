@@ -1,0 +1,204 @@
+"""What every HTTP provider adapter shares: error classification, JSON decoding that never
+crashes, and output downloads guarded against SSRF.
+
+Classification (SPEC §4): key rejected -> AUTH (account disabled); out of credits -> CREDITS
+(exhausted); 429 -> RATE_LIMITED honouring Retry-After; 5xx, timeouts, transport errors and
+malformed bodies -> TRANSIENT; invalid params -> INVALID (final).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from returns.result import Failure, Result, Success
+
+from domain.accounts import FailureKind
+from domain.ports import OutputUnavailable
+from domain.providers import ProviderFailure
+
+MAX_REDIRECTS = 3
+CHUNK = 64 * 1024
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+# Special-purpose ranges never reachable for downloads, on top of what ipaddress flags.
+BLOCKED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "100.64.0.0/10", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "240.0.0.0/4", "64:ff9b:1::/48", "100::/64", "2001:db8::/32",
+))
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
+def failure(kind: FailureKind, code: str, message: str, retry_after: int | None = None) -> ProviderFailure:
+    return ProviderFailure(kind=kind, code=code, message=message[:500], retry_after_seconds=retry_after)
+
+
+def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> int | None:
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return int(raw)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0, int((when - (now or datetime.now(UTC))).total_seconds()))
+
+
+def classify_status(response: httpx.Response, detail: str = "") -> ProviderFailure | None:
+    """None for a 2xx/3xx answer, else the failure class of the status code."""
+    status = response.status_code
+    text = detail or response.text[:300]
+    if status < 400:
+        return None
+    if status in (401, 403):
+        return failure(FailureKind.AUTH, "PROVIDER_AUTH_REJECTED", f"{status}: {text}")
+    if status == 402:
+        return failure(FailureKind.CREDITS, "PROVIDER_OUT_OF_CREDITS", f"{status}: {text}")
+    if status == 429:
+        return failure(FailureKind.RATE_LIMITED, "PROVIDER_RATE_LIMITED", f"{status}: {text}",
+                       retry_after_seconds(response))
+    if status in (408, 409, 425) or status >= 500:
+        return failure(FailureKind.TRANSIENT, "PROVIDER_UNAVAILABLE", f"{status}: {text}")
+    return failure(FailureKind.INVALID, "PROVIDER_REJECTED_REQUEST", f"{status}: {text}")
+
+
+def transport_failure(error: httpx.HTTPError) -> ProviderFailure:
+    return failure(FailureKind.TRANSIENT, "PROVIDER_UNREACHABLE", f"{type(error).__name__}: {error}")
+
+
+def malformed(message: str) -> ProviderFailure:
+    return failure(FailureKind.TRANSIENT, "PROVIDER_MALFORMED_RESPONSE", message)
+
+
+def json_object(response: httpx.Response) -> Result[dict[str, Any], ProviderFailure]:
+    try:
+        body = response.json()
+    except ValueError:
+        return Failure(malformed(f"answer is not JSON: {response.text[:200]!r}"))
+    if not isinstance(body, dict):
+        return Failure(malformed("answer is not a JSON object"))
+    return Success(body)
+
+
+async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+               ) -> Result[dict[str, Any], ProviderFailure]:
+    """One API call: transport errors, error statuses and malformed bodies become typed failures."""
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.HTTPError as error:
+        return Failure(transport_failure(error))
+    classified = classify_status(response)
+    if classified is not None:
+        return Failure(classified)
+    if response.status_code == 204 or not response.content:
+        return Success({})
+    return json_object(response)
+
+
+def is_public_address(address: str) -> bool:
+    """False for loopback, private, link-local, multicast, reserved and documentation
+    ranges, in any of their IPv6 spellings (IPv4-mapped, NAT64, 6to4, Teredo)."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None and not is_public_address(str(embedded)):
+            return False
+    if not ip.is_global or ip.is_multicast or ip.is_reserved or ip.is_unspecified:
+        return False
+    return not any(ip in network for network in BLOCKED_NETWORKS if network.version == ip.version)
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    if ip in NAT64:
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+class SafeDownloader:
+    """Streams provider outputs: https only, every address the name resolves to must be
+    public (checked before connecting, and again on every redirect), size-capped.
+    `allow_private` / `allow_http` exist for local fakes in tests and private deployments."""
+
+    def __init__(self, client: httpx.AsyncClient, *, max_bytes: int, allow_private: bool = False,
+                 allow_http: bool = False, resolver: Resolver = system_resolver) -> None:
+        self._client = client
+        self._max_bytes = max_bytes
+        self._allow_private = allow_private
+        self._allow_http = allow_http
+        self._resolver = resolver
+
+    async def check(self, url: str) -> None:
+        """Raise OutputUnavailable unless `url` may be fetched."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not (self._allow_http and parts.scheme == "http"):
+            raise OutputUnavailable(f"refused non-https output URL scheme {parts.scheme!r}")
+        host = parts.hostname
+        if not host or parts.username or parts.password:
+            raise OutputUnavailable("refused output URL without a plain host")
+        if self._allow_private:
+            return
+        try:
+            addresses = [host] if _is_ip_literal(host) else await self._resolver(
+                host, parts.port or (443 if parts.scheme == "https" else 80))
+        except OSError as error:
+            raise OutputUnavailable(f"cannot resolve {host}: {error}") from error
+        if not addresses or not all(is_public_address(a) for a in addresses):
+            raise OutputUnavailable(f"refused output host {host}: it resolves to a non-public address")
+
+    async def stream(self, url: str) -> AsyncIterator[bytes]:
+        for _ in range(MAX_REDIRECTS + 1):
+            await self.check(url)
+            try:
+                async with self._client.stream("GET", url, follow_redirects=False) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    if response.status_code != 200:
+                        raise OutputUnavailable(f"output download answered {response.status_code}")
+                    declared = response.headers.get("content-length")
+                    if declared and declared.isdigit() and int(declared) > self._max_bytes:
+                        raise OutputUnavailable(f"output is larger than {self._max_bytes} bytes")
+                    size = 0
+                    async for chunk in response.aiter_bytes(CHUNK):
+                        size += len(chunk)
+                        if size > self._max_bytes:
+                            raise OutputUnavailable(f"output is larger than {self._max_bytes} bytes")
+                        yield chunk
+                    return
+            except httpx.HTTPError as error:
+                raise OutputUnavailable(f"output download failed: {error}") from error
+        raise OutputUnavailable("too many redirects")
+
+
+def _is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,80 @@
+"""Run the API, the worker, or both in one process, with a clean stop on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any
+
+import punq
+import uvicorn
+from returns.result import Failure
+
+from application.pipeline.claim import ClaimJobs
+from application.pipeline.run import RunJob
+from application.setup import FirstRunSetup, SetupReport
+from domain.ports import WorkSignal
+from entrypoints.bootstrap import build_container
+from entrypoints.http.app import create_app
+from entrypoints.runtime import open_runtime
+from entrypoints.settings import Settings
+from entrypoints.worker import Worker
+
+log = logging.getLogger("pixrelay")
+
+
+async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> None:
+    async with open_runtime(settings, run_migrations=migrate) as runtime:
+        container = build_container(runtime.ports, runtime.policies)
+        if api:
+            await first_run(container, settings)
+        stop = asyncio.Event()
+        tasks: list[asyncio.Task[Any]] = []
+        if worker:
+            tasks.append(asyncio.create_task(make_worker(container, settings).run(stop), name="worker"))
+        if api:
+            server = uvicorn.Server(uvicorn.Config(
+                create_app(container, guarded_providers=runtime.providers), host=settings.host,
+                port=settings.port, log_config=None, access_log=False, lifespan="on"))
+            log.info("api.listen", extra={"url": f"http://{settings.host}:{settings.port}"})
+            # uvicorn handles SIGINT/SIGTERM itself; when it is done, the worker stops too.
+            await server.serve()
+            stop.set()
+        else:
+            _stop_on_signals(stop)
+            await stop.wait()
+        await asyncio.gather(*tasks)
+
+
+def make_worker(container: punq.Container, settings: Settings) -> Worker:
+    claim: ClaimJobs = container.resolve(ClaimJobs)
+    run_job: RunJob = container.resolve(RunJob)
+    work_signal: WorkSignal = container.resolve(WorkSignal)
+    return Worker(claim, run_job, work_signal, concurrency=settings.worker_concurrency)
+
+
+async def first_run(container: punq.Container, settings: Settings) -> SetupReport | None:
+    setup: FirstRunSetup = container.resolve(FirstRunSetup)
+    result = await setup(admin_email=settings.admin_email, admin_password=settings.admin_password,
+                         pools={"sim": settings.sim_accounts} if settings.sim_accounts else {})
+    if isinstance(result, Failure):
+        log.error("setup.failed", extra={"code": str(result.failure().code), "detail": result.failure().detail})
+        return None
+    report = result.unwrap()
+    if report.generated_password:
+        print(
+            "\n  pixrelay created an admin for this installation (shown only this once):\n"
+            f"    email:    {report.admin_email}\n    password: {report.generated_password}\n",
+            file=sys.stderr, flush=True,
+        )
+    return report
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)

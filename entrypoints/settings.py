@@ -1,0 +1,158 @@
+"""Configuration from environment variables (a `.env` file may supply them).
+
+Every setting is validated at start; a bad one stops the start with one line naming it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+import msgspec
+
+PREFIX = "PIXRELAY_"
+
+
+class SettingsError(Exception):
+    """A missing or malformed setting; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".pixrelay")
+    database_url: str | None = None
+    redis_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    jwt_secret: str | None = None
+    secrets_key: str | None = None
+    admin_email: str | None = None
+    admin_password: str | None = None
+    signup_credits: int = 1000
+    access_token_ttl: int = 900
+    worker_concurrency: int = 4
+    sim_accounts: int = 3
+    log_level: str = "info"
+    log_json: bool | None = None  # None: JSON when stdout is not a terminal
+
+    @property
+    def embedded(self) -> bool:
+        """No external database: SQLite in the data dir, the in-process worker."""
+        return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'pixrelay.db').resolve()}"
+
+
+FIELDS: dict[str, type] = {
+    "host": str, "port": int, "data_dir": Path, "database_url": str, "redis_url": str,
+    "s3_endpoint_url": str, "s3_bucket": str, "s3_region": str, "s3_access_key_id": str,
+    "s3_secret_access_key": str, "jwt_secret": str, "secrets_key": str, "admin_email": str,
+    "admin_password": str, "signup_credits": int, "access_token_ttl": int,
+    "worker_concurrency": int, "sim_accounts": int, "log_level": str, "log_json": bool,
+}
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments ignored; optional quotes stripped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for number, raw in enumerate(path.read_text().splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if not sep:
+            raise SettingsError(f"{path}:{number}: expected KEY=VALUE")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def _convert(name: str, raw: str, kind: type) -> object:
+    env = PREFIX + name.upper()
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{env} must be an integer, got {raw!r}") from None
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{env} must be true or false, got {raw!r}")
+    if kind is Path:
+        return Path(raw)
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    env = dict(read_dotenv(dotenv) if dotenv else {})
+    env.update(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    for name, kind in FIELDS.items():
+        raw = env.get(PREFIX + name.upper())
+        if raw is not None and raw != "":
+            values[name] = _convert(name, raw, kind)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    if not 1 <= settings.port <= 65535:
+        raise SettingsError(f"PIXRELAY_PORT must be within 1..65535, got {settings.port}")
+    if settings.database_url is not None:
+        scheme = urlparse(settings.database_url).scheme.split("+")[0]
+        if scheme not in ("postgresql", "postgres", "sqlite"):
+            raise SettingsError("PIXRELAY_DATABASE_URL must be a postgresql:// or sqlite:/// URL")
+    if settings.redis_url is not None and urlparse(settings.redis_url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError("PIXRELAY_REDIS_URL must be a redis:// or rediss:// URL")
+    if settings.s3_endpoint_url is not None:
+        parsed = urlparse(settings.s3_endpoint_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise SettingsError("PIXRELAY_S3_ENDPOINT_URL must be an http(s):// URL")
+    if (settings.s3_endpoint_url or settings.s3_access_key_id) and not settings.s3_bucket:
+        raise SettingsError("PIXRELAY_S3_BUCKET is required when S3 is configured")
+    if settings.jwt_secret is not None and len(settings.jwt_secret) < 32:
+        raise SettingsError("PIXRELAY_JWT_SECRET must be at least 32 characters")
+    if not settings.embedded and settings.jwt_secret is None:
+        raise SettingsError("PIXRELAY_JWT_SECRET is required with an external database (replicas must share it)")
+    if bool(settings.admin_email) != bool(settings.admin_password):
+        raise SettingsError("PIXRELAY_ADMIN_EMAIL and PIXRELAY_ADMIN_PASSWORD go together")
+    if settings.admin_password is not None and len(settings.admin_password) < 8:
+        raise SettingsError("PIXRELAY_ADMIN_PASSWORD must be at least 8 characters")
+    if not 60 <= settings.access_token_ttl <= 900:
+        raise SettingsError("PIXRELAY_ACCESS_TOKEN_TTL must be within 60..900 seconds")
+    if settings.worker_concurrency < 1:
+        raise SettingsError("PIXRELAY_WORKER_CONCURRENCY must be at least 1")
+    if settings.signup_credits < 0 or settings.sim_accounts < 0:
+        raise SettingsError("PIXRELAY_SIGNUP_CREDITS and PIXRELAY_SIM_ACCOUNTS cannot be negative")
+    if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise SettingsError("PIXRELAY_LOG_LEVEL must be debug, info, warning or error")
+
+
+def persistent_secret(data_dir: Path, name: str, nbytes: int = 48) -> str:
+    """A secret generated once and kept in the data dir (owner-only), reused on every start."""
+    path = data_dir / name
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value

@@ -1,0 +1,93 @@
+"""The worker process: claim due jobs, run them concurrently, sleep until woken or polled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from application.pipeline.claim import ClaimJobs
+from application.pipeline.run import RunJob
+from domain.jobs import Job
+from domain.ports import WorkSignal
+
+log = logging.getLogger("pixrelay.worker")
+
+
+class Worker:
+    """Runs up to `concurrency` jobs at once. New jobs wake it through the work signal;
+    polling every `idle_seconds` covers lost signals, due polls and expired leases. On stop
+    it claims nothing more and lets running steps finish for up to `grace_seconds`; a step
+    still running then is cancelled and its lease runs out, so another worker resumes it."""
+
+    def __init__(self, claim: ClaimJobs, run: RunJob, signal: WorkSignal, *, concurrency: int = 4,
+                 idle_seconds: float = 1.0, grace_seconds: float = 20.0) -> None:
+        self._claim = claim
+        self._run = run
+        self._signal = signal
+        self._concurrency = concurrency
+        self._idle_seconds = idle_seconds
+        self._grace_seconds = grace_seconds
+        self._running: set[asyncio.Task[None]] = set()
+        self.jobs_run = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker.start", extra={"concurrency": self._concurrency})
+        failures = 0
+        while not stop.is_set():
+            free = self._concurrency - len(self._running)
+            claimed: list[Job] = []
+            if free > 0:
+                try:
+                    claimed = await self._claim(free)
+                    failures = 0
+                except (OSError, ConnectionError, TimeoutError) as error:
+                    failures += 1
+                    log.warning("worker.claim_failed", extra={"error": repr(error), "failures": failures})
+                    await self._sleep(stop, min(30.0, 0.5 * 2**failures))
+                    continue
+            for job in claimed:
+                self._start(job)
+            if claimed and len(claimed) == free:
+                await asyncio.sleep(0)  # more may be due: claim again right away
+                continue
+            await self._idle(stop)
+        await self._drain()
+        log.info("worker.stop", extra={"jobs_run": self.jobs_run})
+
+    def _start(self, job: Job) -> None:
+        task = asyncio.create_task(self._run_one(job), name=f"job-{job.id}")
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _run_one(self, job: Job) -> None:
+        try:
+            await self._run(job)
+            self.jobs_run += 1
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A bug or an infrastructure fault in one job must not stop the worker; the
+            # job's lease runs out and it is picked up again.
+            log.exception("worker.job_crashed", extra={"job_id": job.id})
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        wakers: list[asyncio.Task[bool]] = [
+            asyncio.create_task(self._signal.wait(self._idle_seconds)), asyncio.create_task(stop.wait())
+        ]
+        done, _ = await asyncio.wait([*wakers, *self._running], return_when=asyncio.FIRST_COMPLETED)
+        for task in wakers:
+            if task not in done:
+                task.cancel()
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+
+    async def _drain(self) -> None:
+        if not self._running:
+            return
+        _, pending = await asyncio.wait(set(self._running), timeout=self._grace_seconds)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
