@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import mimetypes
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+import msgspec
 from returns.result import Failure, Result, Success
 
 from domain.accounts import FailureKind
 from domain.ports import OutputUnavailable
-from domain.providers import ProviderFailure
+from domain.providers import OperationSpec, ProviderFailure, ProviderInfo, SubmitRequest, check_input_count
 
 MAX_REDIRECTS = 3
 CHUNK = 64 * 1024
@@ -90,6 +92,54 @@ def json_object(response: httpx.Response) -> Result[dict[str, Any], ProviderFail
     if not isinstance(body, dict):
         return Failure(malformed("answer is not a JSON object"))
     return Success(body)
+
+
+async def call(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
+               ) -> Result[httpx.Response, ProviderFailure]:
+    """One request whatever its status: only transport errors become failures. For adapters
+    that read error bodies themselves (moderation, out-of-credit answers)."""
+    try:
+        return Success(await client.request(method, url, **kwargs))
+    except httpx.HTTPError as error:
+        return Failure(transport_failure(error))
+
+
+def redact(failure: ProviderFailure, secret: str) -> ProviderFailure:
+    """The failure without the account secret, should a provider echo it back."""
+    if not secret or secret not in failure.message:
+        return failure
+    return ProviderFailure(kind=failure.kind, code=failure.code, message=failure.message.replace(secret, "***"),
+                           retry_after_seconds=failure.retry_after_seconds)
+
+
+def checked_request(info: ProviderInfo, request: SubmitRequest
+                    ) -> Result[tuple[OperationSpec, msgspec.Struct], ProviderFailure]:
+    """The request's operation and typed params, or INVALID before anything is sent."""
+    spec = info.operation(request.operation_type).value_or(None)
+    if spec is None:
+        return Failure(failure(FailureKind.INVALID, "UNSUPPORTED_OPERATION",
+                               f"{info.id} does not offer {request.operation_type}"))
+    try:
+        params = msgspec.convert(request.params, spec.params_type)
+    except msgspec.ValidationError as error:
+        return Failure(failure(FailureKind.INVALID, "INVALID_PARAMS", str(error)))
+    counted = check_input_count(spec, len(request.inputs))
+    if isinstance(counted, Failure):
+        return Failure(failure(FailureKind.INVALID, "INVALID_INPUTS", counted.failure().detail))
+    if any(ref.provider_asset_id is None and ref.url is None for ref in request.inputs):
+        return Failure(failure(FailureKind.INVALID, "INVALID_INPUTS",
+                               "every input needs a provider asset id or a URL"))
+    return Success((spec, params))
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by case-insensitive name, from any mapping (webhook callers pass plain dicts)."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def guess_mime(url: str) -> str | None:
+    return mimetypes.guess_type(urlsplit(url).path)[0]
 
 
 async def send(client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
@@ -171,11 +221,15 @@ class SafeDownloader:
         if not addresses or not all(is_public_address(a) for a in addresses):
             raise OutputUnavailable(f"refused output host {host}: it resolves to a non-public address")
 
-    async def stream(self, url: str) -> AsyncIterator[bytes]:
+    async def stream(self, url: str, headers: Mapping[str, str] | None = None) -> AsyncIterator[bytes]:
+        """`headers` (e.g. the API key a provider wants on its own download URLs) are sent to the
+        origin of `url` only, never to another host it redirects to."""
+        origin = _origin(url)
         for _ in range(MAX_REDIRECTS + 1):
             await self.check(url)
+            sent = dict(headers or {}) if _origin(url) == origin else {}
             try:
-                async with self._client.stream("GET", url, follow_redirects=False) as response:
+                async with self._client.stream("GET", url, headers=sent, follow_redirects=False) as response:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -194,6 +248,11 @@ class SafeDownloader:
             except httpx.HTTPError as error:
                 raise OutputUnavailable(f"output download failed: {error}") from error
         raise OutputUnavailable("too many redirects")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port
 
 
 def _is_ip_literal(host: str) -> bool:
