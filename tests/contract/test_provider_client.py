@@ -13,12 +13,20 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import NamedTuple
 
+import httpx
 import msgspec
 import pytest
 from returns.result import Failure, Success
 
 from adapters.memory.system import ManualClock
+from adapters.providers.fal import FalProvider
+from adapters.providers.luma import LumaProvider
+from adapters.providers.openai_images import OpenAIImagesProvider
+from adapters.providers.pixverse import PixverseProvider
+from adapters.providers.replicate import ReplicateProvider
+from adapters.providers.runway import RunwayProvider
 from adapters.providers.sim import SimProvider
+from adapters.providers.veo import VeoProvider
 from domain.jobs import OperationType
 from domain.ports import ProviderClient
 from domain.providers import (
@@ -27,6 +35,10 @@ from domain.providers import (
     SubmitRequest,
     validate_params,
 )
+from tests.support.fake_media_apis import FakeFal, FakeOpenAIImages, FakeReplicate
+from tests.support.recorded_http import downloader
+from tests.unit.adapters.providers import media_replay
+from tests.unit.adapters.providers.media_fakes import FakeGemini, FakeLuma, FakePixverse, FakeRunway
 
 MAX_POLLS = 50
 TERMINAL = {RemoteState.SUCCEEDED, RemoteState.FAILED, RemoteState.CANCELLED}
@@ -51,7 +63,75 @@ def sim_case() -> Iterator[ProviderCase]:
     yield ProviderCase(SimProvider(clock.now), request, "sim-contract-key", advance)
 
 
+_TEXT_TO_IMAGE = SubmitRequest(reference="contract-sub-1", operation_type=OperationType.TEXT_TO_IMAGE,
+                               params={"prompt": "a red bicycle"})
+
+
+@contextmanager
+def replicate_case() -> Iterator[ProviderCase]:
+    fake = FakeReplicate()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = ReplicateProvider(http, downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_IMAGE, fake.secret, fake.advance)
+
+
+@contextmanager
+def fal_case() -> Iterator[ProviderCase]:
+    fake = FakeFal()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = FalProvider(http, downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_IMAGE, fake.secret, fake.advance)
+
+
+@contextmanager
+def openai_images_case() -> Iterator[ProviderCase]:
+    fake = FakeOpenAIImages()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = OpenAIImagesProvider(http, downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_IMAGE, fake.secret, fake.advance)
+
+
 CASE_FACTORIES: list[Callable[[], AbstractContextManager[ProviderCase]]] = [sim_case]
+CASE_FACTORIES += [replicate_case, fal_case, openai_images_case]
+
+
+_TEXT_TO_VIDEO = SubmitRequest(reference="contract-sub-1", operation_type=OperationType.TEXT_TO_VIDEO,
+                               params={"prompt": "a red bicycle in the rain"})
+
+
+@contextmanager
+def runway_case() -> Iterator[ProviderCase]:
+    fake = FakeRunway("runway-contract-key")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = RunwayProvider(http, media_replay.downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_VIDEO, fake.secret, fake.advance)
+
+
+@contextmanager
+def pixverse_case() -> Iterator[ProviderCase]:
+    fake = FakePixverse("pixverse-contract-key")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = PixverseProvider(http, media_replay.downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_VIDEO, fake.secret, fake.advance)
+
+
+@contextmanager
+def luma_case() -> Iterator[ProviderCase]:
+    fake = FakeLuma("luma-contract-key")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = LumaProvider(http, media_replay.downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_VIDEO, fake.secret, fake.advance)
+
+
+@contextmanager
+def veo_case() -> Iterator[ProviderCase]:
+    fake = FakeGemini("veo-contract-key")
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = VeoProvider(http, media_replay.downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_VIDEO, fake.secret, fake.advance)
+
+
+CASE_FACTORIES += [runway_case, pixverse_case, luma_case, veo_case]
 
 
 @pytest.fixture(params=CASE_FACTORIES, ids=lambda factory: factory.__name__.removesuffix("_case"))
