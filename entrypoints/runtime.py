@@ -23,7 +23,6 @@ from adapters.memory.rate_limiter import InMemoryRateLimiter
 from adapters.memory.signal import InProcessWorkSignal
 from adapters.providers.guarded import GuardedProvider
 from adapters.providers.registry import StaticProviderRegistry
-from adapters.providers.sim import SimProvider
 from adapters.redis.event_bus import RedisEventBus
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.security.passwords import Argon2PasswordHasher
@@ -35,6 +34,7 @@ from adapters.system import SecureRandom, SystemClock, TimeOrderedIds
 from application.policy import AuthPolicy, Policies
 from domain.ports import BlobStore, EventBus, RateLimiter
 from entrypoints.bootstrap import Ports
+from entrypoints.providers import build_providers, http_client
 from entrypoints.settings import Settings, persistent_secret
 
 log = logging.getLogger("pixrelay")
@@ -70,7 +70,8 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
         rate_limiter: RateLimiter = RedisRateLimiter(redis) if redis else InMemoryRateLimiter()
         events: EventBus = RedisEventBus(redis) if redis else InMemoryEventBus()
         clock = SystemClock()
-        providers = [GuardedProvider(SimProvider(clock=clock.now))]
+        http = await stack.enter_async_context(http_client())
+        providers = build_providers(settings, http, clock.now)
         jwt_secret = settings.jwt_secret or persistent_secret(settings.data_dir, "jwt_secret")
         ports = Ports(
             uow=SqlUnitOfWorkFactory(engine), blobs=blobs, providers=StaticProviderRegistry(providers),

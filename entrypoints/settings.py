@@ -41,6 +41,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sim_accounts: int = 3
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
+    public_url: str | None = None  # where providers can reach our webhooks
+    providers: str = "sim,replicate,fal,openai_images,runway,pixverse,luma,veo"
+    provider_urls: str = ""  # "replicate=http://127.0.0.1:9001,fal=..." (proxies, local fakes)
+    replicate_webhook_secret: str | None = None
+    fal_webhook_keys: str = ""  # comma-separated ED25519 public keys
+    pixverse_webhook_secret: str | None = None
+    allow_private_outputs: bool = False  # let output downloads reach private/loopback hosts
+
+    @property
+    def enabled_providers(self) -> list[str]:
+        return [p.strip() for p in self.providers.split(",") if p.strip()]
+
+    @property
+    def provider_url_overrides(self) -> dict[str, str]:
+        pairs = (item.split("=", 1) for item in self.provider_urls.split(",") if "=" in item)
+        return {name.strip(): url.strip() for name, url in pairs}
 
     @property
     def embedded(self) -> bool:
@@ -58,7 +74,11 @@ FIELDS: dict[str, type] = {
     "s3_secret_access_key": str, "jwt_secret": str, "secrets_key": str, "admin_email": str,
     "admin_password": str, "signup_credits": int, "access_token_ttl": int,
     "worker_concurrency": int, "sim_accounts": int, "log_level": str, "log_json": bool,
+    "public_url": str, "providers": str, "provider_urls": str, "replicate_webhook_secret": str,
+    "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
 }
+
+KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -141,6 +161,14 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_WORKER_CONCURRENCY must be at least 1")
     if settings.signup_credits < 0 or settings.sim_accounts < 0:
         raise SettingsError("PIXRELAY_SIGNUP_CREDITS and PIXRELAY_SIM_ACCOUNTS cannot be negative")
+    unknown = [p for p in settings.enabled_providers if p not in KNOWN_PROVIDERS]
+    if unknown:
+        raise SettingsError(f"PIXRELAY_PROVIDERS names unknown providers: {', '.join(unknown)}")
+    for name, url in settings.provider_url_overrides.items():
+        if name not in KNOWN_PROVIDERS or urlparse(url).scheme not in ("http", "https"):
+            raise SettingsError(f"PIXRELAY_PROVIDER_URLS: {name}={url} is not a known provider and http(s) URL")
+    if settings.public_url is not None and urlparse(settings.public_url).scheme not in ("http", "https"):
+        raise SettingsError("PIXRELAY_PUBLIC_URL must be an http(s):// URL")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise SettingsError("PIXRELAY_LOG_LEVEL must be debug, info, warning or error")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import TypeVar
@@ -19,8 +19,16 @@ from returns.result import Failure, Result
 
 from domain.accounts import FailureKind
 from domain.assets import Asset
+from domain.errors import DomainError, ErrorCode
 from domain.ports import ProviderClient, UploadedInput
-from domain.providers import ProviderFailure, ProviderInfo, ProviderOutput, RemoteStatus, SubmitRequest
+from domain.providers import (
+    ProviderFailure,
+    ProviderInfo,
+    ProviderOutput,
+    RemoteStatus,
+    SubmitRequest,
+    WebhookEvent,
+)
 
 T = TypeVar("T")
 CIRCUIT_OPEN = "CIRCUIT_OPEN"
@@ -118,3 +126,11 @@ class GuardedProvider:
 
     def download(self, output: ProviderOutput) -> AsyncIterator[bytes]:
         return self._inner.download(output)
+
+    def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime
+                       ) -> Result[WebhookEvent, DomainError]:
+        verifier = getattr(self._inner, "verify_webhook", None)
+        if verifier is None:
+            return Failure(DomainError(ErrorCode.NOT_FOUND, f"provider {self.info.id} sends no webhooks"))
+        verified: Result[WebhookEvent, DomainError] = verifier(headers, body, now)
+        return verified

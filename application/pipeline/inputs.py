@@ -11,6 +11,10 @@ from domain.ports import BlobStore, Clock, ProviderClient, UnitOfWorkFactory
 from domain.providers import InputRef, ProviderFailure
 
 
+INPUT_URL_REQUIRED = "INPUT_URL_REQUIRED"  # the provider fetches inputs itself from a URL
+INPUT_URL_SECONDS = 6 * 3600
+
+
 def missing_input(asset_id: str) -> ProviderFailure:
     return ProviderFailure(kind=FailureKind.INVALID, code="INPUT_UNAVAILABLE",
                            message=f"input asset {asset_id} is gone")
@@ -61,6 +65,8 @@ class InputStager:
                                     mime_type=asset.mime_type))
         uploaded = await client.upload(account.secret, asset, self._blobs.open(asset.storage_key), now)
         if isinstance(uploaded, Failure):
+            if uploaded.failure().code == INPUT_URL_REQUIRED:
+                return await self._by_url(asset, uploaded.failure())
             return Failure(uploaded.failure())
         done = uploaded.unwrap()
         async with self._uow() as uow:
@@ -70,3 +76,10 @@ class InputStager:
             await uow.commit()
         return Success(InputRef(asset_id=asset.id, provider_asset_id=done.provider_asset_id,
                                 mime_type=asset.mime_type))
+
+    async def _by_url(self, asset: Asset, refused: ProviderFailure) -> Result[InputRef, ProviderFailure]:
+        """Providers without uploads fetch inputs from a short-lived URL of our blob store."""
+        url = await self._blobs.presigned_url(asset.storage_key, INPUT_URL_SECONDS, asset.mime_type)
+        if url is None:
+            return Failure(refused)
+        return Success(InputRef(asset_id=asset.id, url=url, mime_type=asset.mime_type))
