@@ -1,0 +1,92 @@
+"""The bridge to punq, and who is calling.
+
+Handlers never build anything: `use_case(CreateJob)` is the one provider, resolving from the
+container in `app.state.container` at request time (so a lifespan may swap the container).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import punq
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
+
+from application.auth.authenticate import Authenticate, Principal
+from domain.errors import forbidden, unauthenticated
+from entrypoints.bootstrap import Ports
+from entrypoints.http.errors import ProblemException, ok
+
+MAX_TOKEN = 4096
+BEARER_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> punq.Container:
+    container: punq.Container = connection.app.state.container
+    return container
+
+
+def ports_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Ports:
+    ports: Ports = container_of(connection).resolve(Ports)
+    return ports
+
+
+def use_case(cls: type) -> Provide:
+    """Provide the use case `cls` from the request's container."""
+
+    def resolve(request: Request[Any, Any, Any]) -> Any:
+        return container_of(request).resolve(cls)
+
+    return Provide(resolve, sync_to_thread=False)
+
+
+def doc(cls: type) -> str:
+    """A use case's docstring (its business rules), as an OpenAPI description."""
+    return inspect.cleandoc(cls.__doc__ or "")
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ProblemException(unauthenticated("send Authorization: Bearer <access token>"))
+    if len(token) > MAX_TOKEN:
+        raise ProblemException(unauthenticated())
+    return token
+
+
+async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The caller, checked once per request (guards and handlers share the answer)."""
+    cached = connection.scope.get("auth")
+    if isinstance(cached, Principal):
+        return cached
+    check: Authenticate = container_of(connection).resolve(Authenticate)
+    principal = ok(await check(bearer_token(connection)))
+    connection.scope["auth"] = principal  # where Litestar keeps `request.auth`
+    return principal
+
+
+async def require_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: a valid bearer token, before the body is even read."""
+    await authenticate(connection)
+
+
+async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: an admin (the admin use cases check again)."""
+    if not (await authenticate(connection)).is_admin:
+        raise ProblemException(forbidden())
+
+
+async def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    return await authenticate(request)
+
+
+PRINCIPAL = Provide(current_principal)
+
+
+def uses(**use_cases: type) -> dict[str, Provide]:
+    """Route dependencies by parameter name: `uses(create_job=CreateJob)`."""
+    return {name: use_case(cls) for name, cls in use_cases.items()}
