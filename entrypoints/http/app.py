@@ -28,6 +28,7 @@ from entrypoints.http import (
 from entrypoints.http.deps import PRINCIPAL
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.metrics import ProviderHealth, RequestCounter
+from entrypoints.http.request_id import request_id_middleware
 from entrypoints.http.routes_ops import ReadinessCheck
 
 JSON_BODY_LIMIT = 1024 * 1024  # every route but uploads (which stream and cap themselves)
@@ -76,6 +77,8 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
         openapi_config=openapi_config(),
         state=State({"container": container, "request_counter": counter,
                      "readiness_checks": list(readiness_checks), "guarded_providers": list(guarded_providers)}),
+        middleware=[request_id_middleware],
+        logging_config=None,  # entrypoints.logs owns logging
         debug=debug,
     )
 
