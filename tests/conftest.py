@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.services_s3", "tests.services_redis"]
+pytest_plugins = ["tests.services_s3", "tests.services_redis", "tests.services_db"]
