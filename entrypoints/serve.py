@@ -40,7 +40,7 @@ async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> 
                 create_app(container, guarded_providers=runtime.providers), host=settings.host,
                 port=settings.port, log_config=None, access_log=False, lifespan="on"))
             log.info("api.listen", extra={"url": f"http://{settings.host}:{settings.port}"})
-            # uvicorn handles SIGINT/SIGTERM itself; when it is done, the worker stops too.
+            _stop_server_on_signals(server, stop)
             await server.serve()
             stop.set()
         else:
@@ -71,6 +71,19 @@ async def first_run(container: punq.Container, settings: Settings) -> SetupRepor
             file=sys.stderr, flush=True,
         )
     return report
+
+
+def _stop_server_on_signals(server: uvicorn.Server, stop: asyncio.Event) -> None:
+    """uvicorn re-raises the signal it caught once it has shut down; with these handlers in
+    place that ends our graceful stop (worker drained, resources closed), not the process."""
+    loop = asyncio.get_running_loop()
+
+    def handle(_sig: int, _frame: object) -> None:
+        server.should_exit = True
+        loop.call_soon_threadsafe(stop.set)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, handle)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:

@@ -58,8 +58,8 @@ class InMemoryUnitOfWork:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         try:
-            if not self.committed:
-                await self.rollback()
+            if self._snapshot is not None:  # back to the last commit: later writes are dropped
+                self._store.state.restore(self._snapshot)
         finally:
             self._snapshot = None
             self._store.lock.release()
