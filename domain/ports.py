@@ -11,7 +11,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 import msgspec
 from returns.result import Result
@@ -88,6 +88,7 @@ class JobRepository(Protocol):
           max_concurrent_jobs (taking one of the user's run slots);
         - processing whose lease has expired (a crashed worker, or a poll that is due).
         Each job is returned to exactly one caller."""
+    async def find_by_provider_job_id(self, provider_id: str, provider_job_id: str) -> Job | None: ...
     async def dependents(self, parent_job_id: str) -> list[Job]:
         """Non-terminal jobs waiting on this parent."""
     async def count_by_status(self, provider_id: str | None = None) -> dict[str, int]: ...
@@ -186,6 +187,11 @@ class AuditRepository(Protocol):
     async def page(self, where: AuditFilter, after: Cursor | None, limit: int) -> Page[AuditEntry]: ...
 
 
+class WebhookRepository(Protocol):
+    async def remember(self, provider_id: str, webhook_id: str, received_at: datetime) -> bool:
+        """Record a delivery; False when this provider already delivered this id (a replay)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -200,6 +206,7 @@ class UnitOfWork(Protocol):
     ledger: LedgerRepository
     usage: UsageRepository
     audit: AuditRepository
+    webhooks: WebhookRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -307,6 +314,7 @@ class ProviderClient(Protocol):
         """The output's bytes; raises OutputUnavailable when they cannot be had."""
 
 
+@runtime_checkable
 class WebhookVerifier(Protocol):
     """Implemented by provider clients whose provider sends signed callbacks."""
 

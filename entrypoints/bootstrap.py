@@ -40,6 +40,7 @@ from application.jobs.quote import QuoteJob
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
+from application.pipeline.webhook import AcceptWebhook
 from application.policy import AssetPolicy, AuthPolicy, PipelinePolicy, Policies
 from application.setup import FirstRunSetup
 from application.users.admin import GrantCredits, ListUsers, UpdateUser
@@ -65,7 +66,7 @@ USE_CASES: tuple[type, ...] = (
     Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin, FirstRunSetup,
     FindUserByEmail,
     CreateJob, QuoteJob, CancelJob, GetJob, ListJobs,
-    ClaimJobs, AdvanceJob, RunJob, DrainOnce,
+    ClaimJobs, AdvanceJob, RunJob, DrainOnce, AcceptWebhook,
     UploadAsset, GetAsset, ListAssets, AssetContent, DeleteAsset, GetLineage,
     CreateAccount, ListAccounts, GetAccount, UpdateAccount, DeleteAccount, AddAccountCredits,
     AddPrivateAccount, ListPrivateAccounts, DeletePrivateAccount,

@@ -89,6 +89,10 @@ class InMemoryJobRepository:
             claimed.append(leased)
         return claimed
 
+    async def find_by_provider_job_id(self, provider_id: str, provider_job_id: str) -> Job | None:
+        return next((j for j in self._state.jobs.values()
+                     if j.provider_id == provider_id and j.provider_job_id == provider_job_id), None)
+
     async def dependents(self, parent_job_id: str) -> list[Job]:
         return [
             j for j in self._state.jobs.values() if j.parent_job_id == parent_job_id and not j.is_terminal

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import copy
 from dataclasses import dataclass, field, fields
-from datetime import date
+from datetime import date, datetime
 
 from domain.accounts import ProviderAccount
 from domain.assets import Asset, ProviderUpload
@@ -38,6 +38,7 @@ class MemoryState:
     holds: dict[str, CreditHold] = field(default_factory=dict)
     usage: dict[tuple[str, date], DailyUsage] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
+    webhooks: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def snapshot(self) -> MemoryState:
         return MemoryState(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})

@@ -11,7 +11,7 @@ from adapters.memory.assets import (
     InMemoryLineageRepository,
     InMemoryProviderUploadRepository,
 )
-from adapters.memory.audit import InMemoryAuditRepository
+from adapters.memory.audit import InMemoryAuditRepository, InMemoryWebhookRepository
 from adapters.memory.jobs import InMemoryJobRepository, InMemorySubmissionRepository
 from adapters.memory.ledger import InMemoryLedgerRepository, InMemoryUsageRepository
 from adapters.memory.store import InMemoryStore, MemoryState
@@ -28,6 +28,7 @@ from domain.ports import (
     SubmissionRepository,
     UsageRepository,
     UserRepository,
+    WebhookRepository,
 )
 
 
@@ -48,6 +49,7 @@ class InMemoryUnitOfWork:
         self.ledger: LedgerRepository = InMemoryLedgerRepository(state)
         self.usage: UsageRepository = InMemoryUsageRepository(state)
         self.audit: AuditRepository = InMemoryAuditRepository(state)
+        self.webhooks: WebhookRepository = InMemoryWebhookRepository(state)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

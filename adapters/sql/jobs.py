@@ -43,6 +43,11 @@ class SqlJobRepository:
         row = (await self._conn.execute(select(jobs).where(jobs.c.id == job_id))).first()
         return None if row is None else to_job(row)
 
+    async def find_by_provider_job_id(self, provider_id: str, provider_job_id: str) -> Job | None:
+        query = select(jobs).where(jobs.c.provider_id == provider_id, jobs.c.provider_job_id == provider_job_id)
+        row = (await self._conn.execute(query)).first()
+        return None if row is None else to_job(row)
+
     async def find_by_idempotency_key(self, user_id: str, key: str) -> Job | None:
         query = select(jobs).where(jobs.c.user_id == user_id, jobs.c.idempotency_key == key)
         row = (await self._conn.execute(query)).first()

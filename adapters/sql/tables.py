@@ -164,6 +164,7 @@ Index(None, jobs.c.status, jobs.c.run_after)
 Index(None, jobs.c.status, jobs.c.lease_expires_at)
 Index(None, jobs.c.status, jobs.c.priority, jobs.c.created_at, jobs.c.id)
 Index(None, jobs.c.parent_job_id)
+Index(None, jobs.c.provider_id, jobs.c.provider_job_id)  # webhooks find their job
 Index(None, jobs.c.created_at)
 
 submissions = Table(
@@ -351,3 +352,12 @@ Index(None, audit_log.c.at, audit_log.c.id)
 Index(None, audit_log.c.actor_id, audit_log.c.at)
 Index(None, audit_log.c.resource_type, audit_log.c.resource_id)
 Index(None, audit_log.c.action, audit_log.c.at)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("provider_id", String(64), nullable=False),
+    Column("webhook_id", String(256), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("provider_id", "webhook_id"),
+)

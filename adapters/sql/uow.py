@@ -13,6 +13,7 @@ from adapters.sql.audit import SqlAuditRepository
 from adapters.sql.jobs import SqlJobRepository, SqlSubmissionRepository
 from adapters.sql.ledger import SqlLedgerRepository, SqlUsageRepository
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
+from adapters.sql.webhooks import SqlWebhookRepository
 from domain.ports import (
     AccountRepository,
     AssetRepository,
@@ -25,6 +26,7 @@ from domain.ports import (
     SubmissionRepository,
     UsageRepository,
     UserRepository,
+    WebhookRepository,
 )
 
 
@@ -43,6 +45,7 @@ class SqlUnitOfWork:
     ledger: LedgerRepository
     usage: UsageRepository
     audit: AuditRepository
+    webhooks: WebhookRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -67,6 +70,7 @@ class SqlUnitOfWork:
         self.ledger = SqlLedgerRepository(conn)
         self.usage = SqlUsageRepository(conn)
         self.audit = SqlAuditRepository(conn)
+        self.webhooks = SqlWebhookRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -21,6 +21,7 @@ from application.pipeline.outputs import FetchedOutput, fetch_outputs
 from application.policy import AssetPolicy, PipelinePolicy
 from domain.accounts import (
     JOB_FINAL,
+    AccountStatus,
     FailureKind,
     ProviderAccount,
     SelectionPolicy,
@@ -68,6 +69,12 @@ class Step(StrEnum):
 
 def lease_lost(job_id: str) -> DomainError:
     return DomainError(ErrorCode.LEASE_LOST, f"job {job_id} is no longer leased to this worker")
+
+
+def could_ever_take(account: ProviderAccount, request: SelectionRequest) -> bool:
+    """Busy and cooling down pass; disabled, exhausted or too poor for the job do not."""
+    return (account.status in (AccountStatus.ACTIVE, AccountStatus.COOLING_DOWN)
+            and account.credits >= request.cost)
 
 
 def timed_out(what: str) -> ProviderFailure:
@@ -161,7 +168,9 @@ class AdvanceJob:
                                    cost=job.cost_estimate, now=now,
                                    excluded_account_ids=frozenset(job.excluded_account_ids))
         ranked = self._selection.rank(candidates, request)
-        if not ranked and job.excluded_account_ids:
+        others_could = any(could_ever_take(c, request) for c in candidates
+                           if c.id not in request.excluded_account_ids)
+        if not ranked and job.excluded_account_ids and not others_could:
             ranked = self._selection.rank(candidates, msgspec.structs.replace(
                 request, excluded_account_ids=frozenset()))
         for candidate in ranked:

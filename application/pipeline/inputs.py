@@ -10,7 +10,6 @@ from domain.jobs import Job
 from domain.ports import BlobStore, Clock, ProviderClient, UnitOfWorkFactory
 from domain.providers import InputRef, ProviderFailure
 
-
 INPUT_URL_REQUIRED = "INPUT_URL_REQUIRED"  # the provider fetches inputs itself from a URL
 INPUT_URL_SECONDS = 6 * 3600
 

@@ -136,10 +136,9 @@ def test_metrics_report_circuits_of_guarded_providers() -> None:
     assert ready.status_code == 503 and ready.json()["checks"]["provider_circuits"]["ok"] is False
 
 
-def test_webhooks_refuse_unknown_providers_and_unsigned_calls(api: Api) -> None:
+def test_webhooks_refuse_unknown_providers_and_providers_without_webhooks(api: Api) -> None:
     assert_problem(api.client.post("/v1/webhooks/nope", json={"id": "x"}), 404, "NOT_FOUND")
-    unsigned = api.client.post("/v1/webhooks/sim", json={"id": "x", "status": "succeeded"})
-    assert_problem(unsigned, 401, "UNAUTHENTICATED")
+    assert_problem(api.client.post("/v1/webhooks/sim", json={"id": "x"}), 404, "NOT_FOUND")
 
 
 def test_openapi_and_docs(api: Api) -> None:
