@@ -39,7 +39,7 @@ def runner() -> Iterator[asyncio.Runner]:
 @pytest.fixture(params=WIRINGS)
 def wiring(request: pytest.FixtureRequest, runner: asyncio.Runner) -> Iterator[Wiring]:
     """The adapters the scenario runs on, opened and closed in the scenario's own loop."""
-    manager = make_wiring(request.param, runner)
+    manager = make_wiring(request.param, request)
     wired = runner.run(manager.__aenter__())
     try:
         yield wired
