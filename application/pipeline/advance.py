@@ -340,7 +340,9 @@ class AdvanceJob:
         A provider that could not be tried at all (circuit open) costs no attempt."""
         now = self._clock.now()
         if failure.kind is FailureKind.UNAVAILABLE:
-            ended = hand_back(job, now + self._policy.no_account_delay, now, refund_attempt=True)
+            ended = hand_back(job, now + self._policy.no_account_delay, now, refund_attempt=True).map(
+                lambda waiting: msgspec.structs.replace(
+                    waiting, error_code=failure.code, error_message=failure.message))
         elif failure.kind in JOB_FINAL:
             ended = fail(job, failure.code, failure.message, now)
         else:
