@@ -17,6 +17,7 @@ class AuthPolicy(msgspec.Struct, frozen=True, kw_only=True):
     login_attempts_per_email: int = 10
     login_window_seconds: int = 300
     signup_credits: int = 1000
+    session_cache_seconds: int = 30  # how long Authenticate may trust a cached session; 0: never
 
 
 class PipelinePolicy(msgspec.Struct, frozen=True, kw_only=True):

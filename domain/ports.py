@@ -259,6 +259,29 @@ class RateLimiter(Protocol):
         """Count one hit on `key`; allowed while at most `limit` hits fall in the window."""
 
 
+class CachedSession(msgspec.Struct, frozen=True, kw_only=True):
+    """What Authenticate needs about a live session of an active user."""
+
+    user_id: str
+    role: Role
+    expires_at: datetime
+
+
+class SessionCache(Protocol):
+    """A short-lived copy of what Authenticate reads from the database, which stays the truth.
+
+    Every method swallows the cache's own failures (logged): a broken cache behaves as a
+    miss or does nothing. It never raises and never lets anyone in."""
+
+    async def get(self, session_id: str) -> CachedSession | None: ...
+    async def put(self, session_id: str, value: CachedSession, ttl_seconds: int) -> None:
+        """Ignored while the session or its user is freshly forgotten, so a put built from a
+        read made before a revocation cannot bring the revoked session back."""
+    async def forget(self, session_ids: Sequence[str]) -> None: ...
+    async def forget_user(self, user_id: str) -> None:
+        """Drop every cached session of the user."""
+
+
 class EventBus(Protocol):
     async def publish(self, event: DomainEvent) -> None: ...
     def subscribe(self, job_id: str) -> AbstractAsyncContextManager[AsyncIterator[DomainEvent]]: ...

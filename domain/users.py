@@ -19,6 +19,9 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+# What Python's `\s` and str.isspace() call whitespace, spelled out for API schema patterns:
+# other regex engines (ECMA 262) read `\s` differently (no U+0085, no U+001C..U+001F).
+WHITESPACE = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 MIN_PASSWORD, MAX_PASSWORD = 8, 256
@@ -57,13 +60,13 @@ def normalize_email(email: str) -> str:
 
 def check_email(email: str) -> Result[str, DomainError]:
     normalized = normalize_email(email)
-    if len(normalized) > 254 or not EMAIL_RE.match(normalized):
+    if len(normalized) > 254 or not EMAIL_RE.fullmatch(normalized):
         return Failure(validation("email is not a valid address", "email"))
     return Success(normalized)
 
 
 def check_username(username: str) -> Result[str, DomainError]:
-    if not USERNAME_RE.match(username):
+    if not USERNAME_RE.fullmatch(username):  # `$` alone would let "alice\n" in
         return Failure(
             validation("username must be 3-32 letters, digits, '_', '.' or '-'", "username")
         )

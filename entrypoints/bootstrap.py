@@ -56,6 +56,7 @@ from domain.ports import (
     ProviderRegistry,
     RandomSource,
     RateLimiter,
+    SessionCache,
     TokenIssuer,
     UnitOfWorkFactory,
     WorkSignal,
@@ -89,6 +90,8 @@ class Ports:
     rate_limiter: RateLimiter
     events: EventBus
     signal: WorkSignal
+    session_cache: SessionCache
+    """In-process only with one process; shared (Redis) or none (NoSessionCache) with more."""
     selection: SelectionPolicy = field(default_factory=PreferPrivateThenPriority)
 
 
@@ -99,7 +102,8 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
         UnitOfWorkFactory: ports.uow, BlobStore: ports.blobs, ProviderRegistry: ports.providers,
         Clock: ports.clock, IdGenerator: ports.ids, RandomSource: ports.random,
         PasswordHasher: ports.hasher, TokenIssuer: ports.tokens, RateLimiter: ports.rate_limiter,
-        EventBus: ports.events, WorkSignal: ports.signal, SelectionPolicy: ports.selection,
+        EventBus: ports.events, WorkSignal: ports.signal, SessionCache: ports.session_cache,
+        SelectionPolicy: ports.selection,
         Policies: policies, AuthPolicy: policies.auth, PipelinePolicy: policies.pipeline,
         AssetPolicy: policies.assets, Ports: ports,
     }

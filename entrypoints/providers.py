@@ -10,13 +10,14 @@ import httpx
 
 from adapters.providers.fal import FalProvider
 from adapters.providers.guarded import GuardedProvider
-from adapters.providers.httpio import SafeDownloader
+from adapters.providers.httpio import SafeDownloader, pinned_client
 from adapters.providers.luma import LumaProvider
 from adapters.providers.openai_images import OpenAIImagesProvider
 from adapters.providers.pixverse import PixverseProvider
 from adapters.providers.replicate import ReplicateProvider
 from adapters.providers.runway import RunwayProvider
 from adapters.providers.sim import SimProvider
+from adapters.providers.sim_state import DirectorySimState
 from adapters.providers.veo import VeoProvider
 from domain.assets import UploadLimits
 from entrypoints.settings import Settings
@@ -29,9 +30,16 @@ def http_client() -> httpx.AsyncClient:
                              headers={"User-Agent": "pixrelay"})
 
 
-def build_providers(settings: Settings, http: httpx.AsyncClient, clock: Callable[[], datetime]
-                    ) -> list[GuardedProvider]:
-    downloader = SafeDownloader(http, max_bytes=UploadLimits().largest,
+def download_client(settings: Settings) -> httpx.AsyncClient:
+    """Output downloads connect only to the addresses the SSRF check approved (no DNS rebinding)."""
+    return pinned_client(allow_private=settings.allow_private_outputs, timeout=PROVIDER_TIMEOUT,
+                         headers={"User-Agent": "pixrelay"})
+
+
+def build_providers(settings: Settings, http: httpx.AsyncClient, clock: Callable[[], datetime],
+                    downloads: httpx.AsyncClient | None = None) -> list[GuardedProvider]:
+    """`downloads` fetches outputs (a `download_client`); `http` when not given."""
+    downloader = SafeDownloader(downloads or http, max_bytes=UploadLimits().largest,
                                 allow_private=settings.allow_private_outputs,
                                 allow_http=settings.allow_private_outputs)
     urls = settings.provider_url_overrides
@@ -43,7 +51,8 @@ def build_providers(settings: Settings, http: httpx.AsyncClient, clock: Callable
 
     common: dict[str, Any] = {"clock": clock}
     factories: dict[str, Callable[[], Any]] = {
-        "sim": lambda: SimProvider(clock=clock),
+        "sim": lambda: SimProvider(clock=clock, state=DirectorySimState(settings.sim_state_dir)
+                                   if settings.sim_state_dir else None),
         "replicate": lambda: ReplicateProvider(
             http, downloader, **common, **base("replicate"), webhook_url=webhook("replicate"),
             webhook_secret=settings.replicate_webhook_secret),

@@ -1,8 +1,8 @@
 """Open the real ports for a configuration, and close them again.
 
 Embedded (no configuration): SQLite and blobs under the data dir, in-memory rate limiter,
-event bus and work signal, the sim provider. Scale-out: Postgres, Redis and S3 from the
-environment; the same code.
+event bus and work signal, the sim provider. Scale-out: Postgres, Redis (rate limits, job
+events, waking workers in every process) and S3 from the environment; the same code.
 """
 
 from __future__ import annotations
@@ -20,21 +20,25 @@ from adapters.blobs.s3 import S3BlobStore
 from adapters.event_log import LoggingEventBus
 from adapters.memory.event_bus import InMemoryEventBus
 from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.session_cache import InMemorySessionCache, NoSessionCache
 from adapters.memory.signal import InProcessWorkSignal
 from adapters.providers.guarded import GuardedProvider
 from adapters.providers.registry import StaticProviderRegistry
+from adapters.redis.client import redis_client
 from adapters.redis.event_bus import RedisEventBus
 from adapters.redis.rate_limiter import RedisRateLimiter
+from adapters.redis.session_cache import RedisSessionCache
+from adapters.redis.work_signal import RedisWorkSignal
 from adapters.security.passwords import Argon2PasswordHasher
 from adapters.security.tokens import JwtTokenIssuer
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import migrate
 from adapters.sql.uow import SqlUnitOfWorkFactory
 from adapters.system import SecureRandom, SystemClock, TimeOrderedIds
-from application.policy import AuthPolicy, Policies
-from domain.ports import BlobStore, EventBus, RateLimiter
+from application.policy import AuthPolicy, PipelinePolicy, Policies
+from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache, WorkSignal
 from entrypoints.bootstrap import Ports
-from entrypoints.providers import build_providers, http_client
+from entrypoints.providers import build_providers, download_client, http_client
 from entrypoints.settings import Settings, persistent_secret
 
 log = logging.getLogger("pixrelay")
@@ -45,11 +49,15 @@ class Runtime:
     ports: Ports
     policies: Policies
     providers: list[GuardedProvider]
+    redis: Redis | None = None  # for the readiness check
 
 
 def policies_for(settings: Settings) -> Policies:
-    return Policies(auth=AuthPolicy(signup_credits=settings.signup_credits,
-                                    refresh_ttl=timedelta(days=30)))
+    return Policies(
+        auth=AuthPolicy(signup_credits=settings.signup_credits, refresh_ttl=timedelta(days=30)),
+        pipeline=PipelinePolicy(lease=timedelta(seconds=settings.lease_seconds),
+                                poll_interval=timedelta(seconds=settings.poll_seconds)),
+    )
 
 
 @asynccontextmanager
@@ -63,23 +71,39 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
         stack.push_async_callback(engine.dispose)
         redis = None
         if settings.redis_url:
-            redis = Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=2,
-                                   retry_on_timeout=False)
+            redis = redis_client(settings.redis_url)
             stack.push_async_callback(redis.aclose)
         blobs = await _blob_store(settings, stack)
         rate_limiter: RateLimiter = RedisRateLimiter(redis) if redis else InMemoryRateLimiter()
         events: EventBus = RedisEventBus(redis) if redis else InMemoryEventBus()
+        signal: WorkSignal = InProcessWorkSignal()
+        if redis:
+            signal = redis_signal = RedisWorkSignal(redis)
+            stack.push_async_callback(redis_signal.aclose)  # before the client closes
         clock = SystemClock()
         http = await stack.enter_async_context(http_client())
-        providers = build_providers(settings, http, clock.now)
+        downloads = await stack.enter_async_context(download_client(settings))
+        providers = build_providers(settings, http, clock.now, downloads)
         jwt_secret = settings.jwt_secret or persistent_secret(settings.data_dir, "jwt_secret")
         ports = Ports(
             uow=SqlUnitOfWorkFactory(engine), blobs=blobs, providers=StaticProviderRegistry(providers),
             clock=clock, ids=TimeOrderedIds(), random=SecureRandom(), hasher=Argon2PasswordHasher(),
             tokens=JwtTokenIssuer(jwt_secret, ttl_seconds=settings.access_token_ttl),
-            rate_limiter=rate_limiter, events=LoggingEventBus(events), signal=InProcessWorkSignal(),
+            rate_limiter=rate_limiter, events=LoggingEventBus(events), signal=signal,
+            session_cache=session_cache_for(settings, redis),
         )
-        yield Runtime(ports, policies_for(settings), providers)
+        yield Runtime(ports, policies_for(settings), providers, redis)
+
+
+def session_cache_for(settings: Settings, redis: Redis | None) -> SessionCache:
+    """Shared through Redis when there is one; in process memory only in embedded mode (one
+    API process); none otherwise, since a per-process cache would let a replica that did not
+    see a revocation serve the revoked session until the entry expires."""
+    if redis is not None:
+        return RedisSessionCache(redis)
+    if settings.embedded:
+        return InMemorySessionCache()
+    return NoSessionCache()
 
 
 async def _blob_store(settings: Settings, stack: AsyncExitStack) -> BlobStore:

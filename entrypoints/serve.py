@@ -19,7 +19,8 @@ from application.setup import FirstRunSetup, SetupReport
 from domain.ports import WorkSignal
 from entrypoints.bootstrap import build_container
 from entrypoints.http.app import create_app
-from entrypoints.runtime import open_runtime
+from entrypoints.http.routes_ops import ReadinessCheck
+from entrypoints.runtime import Runtime, open_runtime
 from entrypoints.settings import Settings
 from entrypoints.worker import Worker
 
@@ -37,7 +38,8 @@ async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> 
             tasks.append(asyncio.create_task(make_worker(container, settings).run(stop), name="worker"))
         if api:
             server = uvicorn.Server(uvicorn.Config(
-                create_app(container, guarded_providers=runtime.providers), host=settings.host,
+                create_app(container, guarded_providers=runtime.providers,
+                           readiness_checks=readiness_checks(runtime)), host=settings.host,
                 port=settings.port, log_config=None, access_log=False, lifespan="on"))
             log.info("api.listen", extra={"url": f"http://{settings.host}:{settings.port}"})
             _stop_server_on_signals(server, stop)
@@ -47,6 +49,18 @@ async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> 
             _stop_on_signals(stop)
             await stop.wait()
         await asyncio.gather(*tasks)
+
+
+def readiness_checks(runtime: Runtime) -> list[ReadinessCheck]:
+    """Beyond the built-in checks: Redis, when configured (rate limits, events, wake-ups)."""
+    redis = runtime.redis
+    if redis is None:
+        return []
+
+    async def ping() -> None:
+        await redis.ping()
+
+    return [ReadinessCheck("redis", ping)]
 
 
 def make_worker(container: punq.Container, settings: Settings) -> Worker:

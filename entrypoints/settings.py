@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_ttl: int = 900
     worker_concurrency: int = 4
     sim_accounts: int = 3
+    lease_seconds: int = 60  # how long a crashed worker's job stays untouched before another resumes it
+    poll_seconds: float = 2.0  # how often a running provider job is polled
+    sim_state_dir: Path | None = None  # shared by the sim in every process (scale-out); None: in memory
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     public_url: str | None = None  # where providers can reach our webhooks
@@ -73,7 +76,8 @@ FIELDS: dict[str, type] = {
     "s3_endpoint_url": str, "s3_bucket": str, "s3_region": str, "s3_access_key_id": str,
     "s3_secret_access_key": str, "jwt_secret": str, "secrets_key": str, "admin_email": str,
     "admin_password": str, "signup_credits": int, "access_token_ttl": int,
-    "worker_concurrency": int, "sim_accounts": int, "log_level": str, "log_json": bool,
+    "worker_concurrency": int, "sim_accounts": int, "sim_state_dir": Path, "lease_seconds": int,
+    "poll_seconds": float, "log_level": str, "log_json": bool,
     "public_url": str, "providers": str, "provider_urls": str, "replicate_webhook_secret": str,
     "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
 }
@@ -114,6 +118,11 @@ def _convert(name: str, raw: str, kind: type) -> object:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise SettingsError(f"{env} must be true or false, got {raw!r}")
+    if kind is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{env} must be a number, got {raw!r}") from None
     if kind is Path:
         return Path(raw)
     return raw
@@ -157,10 +166,16 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_ADMIN_PASSWORD must be at least 8 characters")
     if not 60 <= settings.access_token_ttl <= 900:
         raise SettingsError("PIXRELAY_ACCESS_TOKEN_TTL must be within 60..900 seconds")
+    if not 2 <= settings.lease_seconds <= 3600:
+        raise SettingsError("PIXRELAY_LEASE_SECONDS must be within 2..3600")
+    if not 0.1 <= settings.poll_seconds <= 600:
+        raise SettingsError("PIXRELAY_POLL_SECONDS must be within 0.1..600")
     if settings.worker_concurrency < 1:
         raise SettingsError("PIXRELAY_WORKER_CONCURRENCY must be at least 1")
     if settings.signup_credits < 0 or settings.sim_accounts < 0:
         raise SettingsError("PIXRELAY_SIGNUP_CREDITS and PIXRELAY_SIM_ACCOUNTS cannot be negative")
+    if settings.sim_state_dir is not None and settings.sim_state_dir.exists() and not settings.sim_state_dir.is_dir():
+        raise SettingsError(f"PIXRELAY_SIM_STATE_DIR must be a directory, {settings.sim_state_dir} is a file")
     unknown = [p for p in settings.enabled_providers if p not in KNOWN_PROVIDERS]
     if unknown:
         raise SettingsError(f"PIXRELAY_PROVIDERS names unknown providers: {', '.join(unknown)}")

@@ -10,6 +10,7 @@ from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import RunJob
 from domain.jobs import Job
 from domain.ports import WorkSignal
+from entrypoints.faults import is_infrastructure_fault
 
 log = logging.getLogger("pixrelay.worker")
 
@@ -41,7 +42,9 @@ class Worker:
                 try:
                     claimed = await self._claim(free)
                     failures = 0
-                except (OSError, ConnectionError, TimeoutError) as error:
+                except Exception as error:
+                    if not is_infrastructure_fault(error):  # the database's SQLAlchemy errors too
+                        raise
                     failures += 1
                     log.warning("worker.claim_failed", extra={"error": repr(error), "failures": failures})
                     await self._sleep(stop, min(30.0, 0.5 * 2**failures))

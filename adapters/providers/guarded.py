@@ -8,6 +8,7 @@ is let through when the time is up; its success closes the circuit.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -85,7 +86,14 @@ class GuardedProvider:
             return Failure(ProviderFailure(kind=FailureKind.UNAVAILABLE, code=CIRCUIT_OPEN,
                                            message=f"provider {self.info.id} circuit is open"))
         started = self._monotonic()
-        result = await call()
+        try:
+            result = await call()
+        except asyncio.CancelledError:
+            # The caller's own timeout gave up on the provider: as much a sign of a hung
+            # provider as a timeout of ours, so it counts towards opening the circuit.
+            self.stats.record(operation, self._monotonic() - started, True)
+            self._observe(True)
+            raise
         elapsed = self._monotonic() - started
         failure = result.failure() if isinstance(result, Failure) else None
         transient = failure is not None and failure.kind is FailureKind.TRANSIENT

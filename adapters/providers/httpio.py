@@ -18,6 +18,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 import msgspec
 from returns.result import Failure, Result, Success
@@ -27,6 +28,7 @@ from domain.ports import OutputUnavailable
 from domain.providers import OperationSpec, ProviderFailure, ProviderInfo, SubmitRequest, check_input_count
 
 MAX_REDIRECTS = 3
+DOWNLOAD_LIMITS = httpx.Limits(max_connections=100)
 CHUNK = 64 * 1024
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -77,6 +79,11 @@ def classify_status(response: httpx.Response, detail: str = "") -> ProviderFailu
 
 
 def transport_failure(error: httpx.HTTPError) -> ProviderFailure:
+    if isinstance(error, (httpx.ReadTimeout, httpx.WriteTimeout)):
+        # Sent (or partly) but never answered: the provider may have acted on it. The code
+        # the pipeline's own timeout gives, so a submit is re-attached rather than retried
+        # elsewhere with an attempt spent and the account blamed.
+        return failure(FailureKind.TRANSIENT, "PROVIDER_TIMEOUT", f"{type(error).__name__}: {error}")
     return failure(FailureKind.TRANSIENT, "PROVIDER_UNREACHABLE", f"{type(error).__name__}: {error}")
 
 
@@ -190,10 +197,102 @@ async def system_resolver(host: str, port: int) -> list[str]:
     return [str(info[4][0]) for info in infos]
 
 
+def ip_literal(host: str) -> str | None:
+    """The address a host that is an IP literal stands for, in every spelling the system
+    resolver reads as one (`127.1`, `0x7f000001`, `2130706433`, `0177.0.0.1`, `[::1]`);
+    None for a name."""
+    bare = host.strip("[]")
+    try:
+        return str(ipaddress.ip_address(bare.split("%", 1)[0]))
+    except ValueError:
+        pass
+    if not bare or not all(c in "0123456789abcdefxABCDEFX." for c in bare):
+        return None  # inet_aton would also read "1.2.3.4 junk"; names never hold such text
+    try:
+        return socket.inet_ntoa(socket.inet_aton(bare))
+    except OSError:
+        return None
+
+
+async def checked_addresses(host: str, port: int, resolver: Resolver, *,
+                            allow_private: bool = False) -> list[str]:
+    """Every address `host` stands for, or OutputUnavailable unless all are public."""
+    literal = ip_literal(host)
+    try:
+        addresses = [literal] if literal else await resolver(host, port)
+    except (OSError, TimeoutError) as error:
+        raise OutputUnavailable(f"cannot resolve {host}: {error or type(error).__name__}") from error
+    if not addresses or not (allow_private or all(is_public_address(a) for a in addresses)):
+        raise OutputUnavailable(f"refused output host {host}: it resolves to a non-public address")
+    return list(dict.fromkeys(addresses))
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens connections to the addresses it has just checked, never to a name: the check and
+    the connect see the same DNS answer, so a name that turns private between a check and
+    the connect (DNS rebinding) is refused. TLS still verifies, and SNI still names, the
+    host of the URL (httpcore starts TLS with the origin's name)."""
+
+    def __init__(self, resolver: Resolver = system_resolver, *, allow_private: bool = False,
+                 inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        self._resolver = resolver
+        self._allow_private = allow_private
+        self._inner = inner or httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,  # noqa: ASYNC109 (httpcore's signature)
+                          local_address: str | None = None,
+                          socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await checked_addresses(host, port, self._resolver, allow_private=self._allow_private)
+        except TimeoutError as error:
+            raise httpcore.ConnectTimeout(f"resolving {host} took too long") from error
+        except OutputUnavailable as refused:
+            raise httpcore.ConnectError(str(refused)) from refused
+        failure: Exception = httpcore.ConnectError(f"no address of {host} answered")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(address, port, timeout=timeout, local_address=local_address,
+                                                     socket_options=socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                failure = error
+        raise failure
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109
+                                  socket_options: Any = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("output downloads never use unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with its connection pool on a PinnedBackend (httpx has no option to
+    name a network backend, so the pool it built is replaced by an equal one that has)."""
+
+    def __init__(self, resolver: Resolver = system_resolver, *, allow_private: bool = False,
+                 limits: httpx.Limits = DOWNLOAD_LIMITS, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections, max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(resolver, allow_private=allow_private, inner=inner))
+
+
+def pinned_client(*, allow_private: bool = False, resolver: Resolver = system_resolver,
+                  **kwargs: Any) -> httpx.AsyncClient:
+    """A client for output downloads whose connections go only where PinnedBackend checked.
+    No proxy from the environment: a proxy would do its own resolving."""
+    return httpx.AsyncClient(transport=PinnedTransport(resolver, allow_private=allow_private), trust_env=False,
+                             **kwargs)
+
+
 class SafeDownloader:
     """Streams provider outputs: https only, every address the name resolves to must be
     public (checked before connecting, and again on every redirect), size-capped.
-    `allow_private` / `allow_http` exist for local fakes in tests and private deployments."""
+    `allow_private` / `allow_http` exist for local fakes in tests and private deployments.
+    Given a `pinned_client`, the connection itself goes to the addresses checked then."""
 
     def __init__(self, client: httpx.AsyncClient, *, max_bytes: int, allow_private: bool = False,
                  allow_http: bool = False, resolver: Resolver = system_resolver) -> None:
@@ -208,25 +307,23 @@ class SafeDownloader:
         parts = urlsplit(url)
         if parts.scheme != "https" and not (self._allow_http and parts.scheme == "http"):
             raise OutputUnavailable(f"refused non-https output URL scheme {parts.scheme!r}")
-        host = parts.hostname
-        if not host or parts.username or parts.password:
+        try:
+            host, port = parts.hostname, parts.port
+        except ValueError as error:  # a port that is not a number, or out of range
+            raise OutputUnavailable(f"refused malformed output URL: {error}") from error
+        if not host or parts.username is not None or parts.password is not None:
             raise OutputUnavailable("refused output URL without a plain host")
         if self._allow_private:
             return
-        try:
-            addresses = [host] if _is_ip_literal(host) else await self._resolver(
-                host, parts.port or (443 if parts.scheme == "https" else 80))
-        except OSError as error:
-            raise OutputUnavailable(f"cannot resolve {host}: {error}") from error
-        if not addresses or not all(is_public_address(a) for a in addresses):
-            raise OutputUnavailable(f"refused output host {host}: it resolves to a non-public address")
+        await checked_addresses(host, port or (443 if parts.scheme == "https" else 80), self._resolver)
 
     async def stream(self, url: str, headers: Mapping[str, str] | None = None) -> AsyncIterator[bytes]:
         """`headers` (e.g. the API key a provider wants on its own download URLs) are sent to the
         origin of `url` only, never to another host it redirects to."""
-        origin = _origin(url)
+        origin = None
         for _ in range(MAX_REDIRECTS + 1):
-            await self.check(url)
+            await self.check(url)  # first: a URL that fails it may not even parse (a bad port)
+            origin = origin or _origin(url)
             sent = dict(headers or {}) if _origin(url) == origin else {}
             try:
                 async with self._client.stream("GET", url, headers=sent, follow_redirects=False) as response:
@@ -254,10 +351,3 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
-
-def _is_ip_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return False
-    return True

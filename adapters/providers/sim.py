@@ -10,8 +10,10 @@ Every pipeline path can be driven from outside through two params each operation
 "The same job" is recognised by a fingerprint of operation, params and inputs, because the
 pipeline sends a fresh reference (submission id) with every attempt.
 
-Remote state lives in this object (one process). The secret `sim-invalid-key` is always
-rejected, and `failure_rate` makes submissions fail at random (seeded) with TRANSIENT.
+Remote state lives in a `SimState`: this process's memory by default, or a directory that
+several processes share (`DirectorySimState`), so a job submitted by one worker can be polled
+by another, as with a real provider. The secret `sim-invalid-key` is always rejected, and
+`failure_rate` makes submissions fail at random (seeded) with TRANSIENT.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from adapters.media import animated_gif, png
+from adapters.providers.sim_state import InMemorySimState, SimJobRecord, SimState
 from domain.accounts import FailureKind
 from domain.assets import Asset
 from domain.errors import ErrorCode
@@ -122,16 +125,21 @@ _JOB_ID = re.compile(r"sim-[0-9a-f]{24}")
 _OUTPUT_URL = re.compile(r"sim://outputs/(sim-[0-9a-f]{24})/(\d+)\.(png|gif)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class _RemoteJob:
     id: str
-    reference: str
-    operation_type: OperationType
     params: SimParams
     input_keys: tuple[str, ...]
     submitted_at: datetime
     failure: ProviderFailure | None
-    cancelled: bool = False
+    cancelled: bool
+
+    @classmethod
+    def of(cls, record: SimJobRecord) -> _RemoteJob:
+        spec = SIM_INFO.operation(record.operation_type).unwrap()
+        params = cast(SimParams, msgspec.convert(record.params, spec.params_type))
+        return cls(id=record.id, params=params, input_keys=record.input_keys,
+                   submitted_at=record.submitted_at, failure=record.failure, cancelled=record.cancelled)
 
     def finished(self, now: datetime) -> bool:
         return now - self.submitted_at >= timedelta(milliseconds=self.params.sim_latency_ms)
@@ -181,63 +189,69 @@ class SimProvider:
     """ProviderClient for the built-in `sim` provider."""
 
     def __init__(self, clock: Callable[[], datetime], *, failure_rate: float = 0.0,
-                 random_seed: int = 0) -> None:
+                 random_seed: int = 0, state: SimState | None = None) -> None:
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError("failure_rate must be within 0..1")
         self._clock = clock
         self._failure_rate = failure_rate
         self._random = random.Random(random_seed)
-        self._jobs: dict[str, _RemoteJob] = {}
-        self._by_reference: dict[str, str] = {}
-        self._transient_spent: set[str] = set()
-        self._first_secret: dict[str, str] = {}  # job fingerprint -> the first account it met
-        self.submit_count = 0
-        self.submits_by_reference: Counter[str] = Counter()
-        self.upload_count = 0
+        self._state: SimState = state if state is not None else InMemorySimState()
+        self.upload_count = 0  # this instance's uploads (they leave no remote state)
+
+    @property
+    def submits_by_reference(self) -> Counter[str]:
+        """Every submit the remote side received, per reference (all processes sharing its state)."""
+        return self._state.submits()
+
+    @property
+    def duplicate_submits(self) -> set[str]:
+        """References submitted again after the simulator had accepted them: a second
+        submit of one attempt, which the pipeline must never make."""
+        return self._state.duplicates()
+
+    @property
+    def submit_count(self) -> int:
+        return sum(self.submits_by_reference.values())
 
     @property
     def info(self) -> ProviderInfo:
         return SIM_INFO
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        self.submit_count += 1
-        self.submits_by_reference[request.reference] += 1
+        self._state.record_submit(request.reference)
         if secret == INVALID_KEY:
             return _rejected_key()
         parsed = _parse(request)
         if isinstance(parsed, ProviderFailure):
             return Failure(parsed)
         params, input_keys = parsed
-        existing = self._by_reference.get(request.reference)
+        existing = self._state.job_for(request.reference)
         if existing is not None:  # the same reference twice is one remote job, like an idempotency key
+            self._state.record_duplicate(request.reference)
             return Success(existing)
         if self._failure_rate and self._random.random() < self._failure_rate:
             return _failure(FailureKind.TRANSIENT, "SIM_UNAVAILABLE",
                             "simulated random outage (failure_rate)", retry_after_seconds=1)
         fingerprint = _fingerprint(request.operation_type, params, input_keys)
-        first_secret = self._first_secret.setdefault(fingerprint, secret)
-        if params.sim_outcome == "account_error" and first_secret == secret:
+        if params.sim_outcome == "account_error" and self._state.is_first_secret(fingerprint, secret):
             return _failure(FailureKind.AUTH, "SIM_KEY_REJECTED",
                             "simulated account error: this account's key was rejected")
-        job = _RemoteJob(
+        job = SimJobRecord(
             id="sim-" + hashlib.sha256(request.reference.encode()).hexdigest()[:24],
             reference=request.reference,
             operation_type=request.operation_type,
-            params=params,
+            params=msgspec.to_builtins(params),
             input_keys=input_keys,
             submitted_at=self._clock(),
             failure=self._planned_failure(params.sim_outcome, fingerprint),
         )
-        self._jobs[job.id] = job
-        self._by_reference[request.reference] = job.id
-        return Success(job.id)
+        return Success(self._state.add_job(job))
 
     def _planned_failure(self, outcome: Outcome, fingerprint: str) -> ProviderFailure | None:
         if outcome == "final_error":
             return ProviderFailure(kind=FailureKind.MODERATED, code=ErrorCode.CONTENT_MODERATED.value,
                                    message="simulated moderation: the content was rejected")
-        if outcome == "transient_error" and fingerprint not in self._transient_spent:
-            self._transient_spent.add(fingerprint)
+        if outcome == "transient_error" and self._state.spend_transient(fingerprint):
             return ProviderFailure(kind=FailureKind.TRANSIENT, code="SIM_TRANSIENT",
                                    message="simulated transient failure on the first attempt")
         return None
@@ -245,18 +259,23 @@ class SimProvider:
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
         if secret == INVALID_KEY:
             return _rejected_key()
-        return Success(self._by_reference.get(reference))
+        return Success(self._state.job_for(reference))
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if secret == INVALID_KEY:
             return _rejected_key()
         if not _JOB_ID.fullmatch(provider_job_id):
             return _failure(FailureKind.INVALID, "INVALID_JOB_ID", f"malformed job id {provider_job_id!r}")
-        job = self._jobs.get(provider_job_id)
+        job = self._job(provider_job_id)
         if job is None:
             return _failure(FailureKind.INVALID, "JOB_NOT_FOUND",
-                            f"the simulator has no job {provider_job_id} (its state is per process)")
+                            f"the simulator has no job {provider_job_id} (its state may be per process: "
+                            "share it with PIXRELAY_SIM_STATE_DIR)")
         return Success(self._status_of(job))
+
+    def _job(self, job_id: str) -> _RemoteJob | None:
+        record = self._state.job(job_id)
+        return None if record is None else _RemoteJob.of(record)
 
     def _status_of(self, job: _RemoteJob) -> RemoteStatus:
         if job.cancelled:
@@ -273,9 +292,9 @@ class SimProvider:
                             progress=1.0)
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
-        job = self._jobs.get(provider_job_id)
+        job = self._job(provider_job_id) if _JOB_ID.fullmatch(provider_job_id) else None
         if job is not None and secret != INVALID_KEY and not job.finished(self._clock()):
-            job.cancelled = True
+            self._state.cancel(provider_job_id)
 
     async def upload(self, secret: str, asset: Asset, chunks: AsyncIterator[bytes],
                      now: datetime) -> Result[UploadedInput, ProviderFailure]:
@@ -293,7 +312,7 @@ class SimProvider:
 
     async def _download(self, url: str) -> AsyncIterator[bytes]:
         match = _OUTPUT_URL.fullmatch(url)
-        job = self._jobs.get(match.group(1)) if match else None
+        job = self._job(match.group(1)) if match else None
         if match is None or job is None or match.group(3) != job.extension:
             raise OutputUnavailable(f"the simulator has no output at {url}")
         index = int(match.group(2))

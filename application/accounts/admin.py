@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import msgspec
@@ -12,12 +13,21 @@ from application.audit import AuditTrail
 from domain.accounts import AccountStatus, ProviderAccount
 from domain.errors import DomainError, conflict, forbidden, not_found, validation
 from domain.ports import Clock, IdGenerator, ProviderRegistry, UnitOfWorkFactory
+from domain.users import WHITESPACE
 
 MAX_LABEL, MAX_SECRET = 100, 4096
 MAX_CREDITS = 10**12
 MAX_SLOTS = 10_000
 PRIORITY_RANGE = range(-1000, 1001)
 ADMIN_SETTABLE = frozenset({AccountStatus.ACTIVE, AccountStatus.DISABLED, AccountStatus.EXHAUSTED})
+# Control and invisible formatting characters of the Basic Multilingual Plane (Unicode Cc, Cf,
+# Zl, Zp), as escapes every regex engine reads alike: the API schema states the same patterns
+# (JSON bodies cannot carry lone surrogates: the decoder refuses them). `(?!\n)$` is the end of the text, also for Python, whose `$` matches before a
+# final newline.
+HIDDEN_CHARACTERS = r"\x00-\x1f\x7f-\x9f\xad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+LABEL_PATTERN = rf"^[^{HIDDEN_CHARACTERS}]*[^{WHITESPACE}{HIDDEN_CHARACTERS}][^{HIDDEN_CHARACTERS}]*(?!\n)$"
+SECRET_PATTERN = rf"^[^{WHITESPACE}](?:[\s\S]*[^{WHITESPACE}])?(?!\n)$"
+LABEL_RE = re.compile(LABEL_PATTERN)
 
 
 class AccountView(msgspec.Struct, frozen=True, kw_only=True):
@@ -57,10 +67,10 @@ def view(account: ProviderAccount) -> AccountView:
 
 
 def check_label(label: str) -> Result[str, DomainError]:
-    cleaned = label.strip()
-    if 1 <= len(cleaned) <= MAX_LABEL and cleaned.isprintable():
-        return Success(cleaned)
-    return Failure(validation(f"label must be 1-{MAX_LABEL} printable characters", "label"))
+    """Up to MAX_LABEL characters, not all blank, no control or invisible ones; kept trimmed."""
+    if len(label) <= MAX_LABEL and LABEL_RE.match(label):
+        return Success(label.strip())
+    return Failure(validation(f"label must be 1-{MAX_LABEL} visible characters", "label"))
 
 
 def check_secret(secret: str) -> Result[str, DomainError]:

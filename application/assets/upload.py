@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 import msgspec
 from returns.result import Failure, Result, Success
@@ -11,7 +11,18 @@ from application.actor import Actor
 from application.assets.access import discard_if_unused
 from application.audit import AuditTrail
 from application.policy import AssetPolicy
-from domain.assets import SNIFF_BYTES, Asset, AssetSource, Sniffed, safe_filename, sniff
+from domain.assets import (
+    IMAGE_HEADER_BYTES,
+    SNIFF_BYTES,
+    Asset,
+    AssetSource,
+    MediaType,
+    Sniffed,
+    check_pixels,
+    image_dimensions,
+    safe_filename,
+    sniff,
+)
 from domain.clock import utc_day
 from domain.errors import DomainError, ErrorCode, conflict, quota_exceeded, unauthenticated, validation
 from domain.ports import (
@@ -40,6 +51,8 @@ class UploadAsset:
       claim or the filename; anything else is 415 UNSUPPORTED_MEDIA_TYPE.
     - The file is streamed to storage, never held whole in memory. Past the limit of its
       media type (default image 20 MB, video 500 MB, audio 100 MB) it is 413 PAYLOAD_TOO_LARGE.
+    - An image declaring more than 50 megapixels in its header (a decompression bomb) is 413
+      PAYLOAD_TOO_LARGE; a header cut short is 422 VALIDATION_ERROR. Nothing is stored.
     - An empty file is 422 VALIDATION_ERROR.
     - The same bytes uploaded again by the same user give the existing asset back
       (created = false); its storage is counted once.
@@ -57,9 +70,11 @@ class UploadAsset:
         self._policy = policy
 
     async def __call__(self, actor: Actor, chunks: AsyncIterable[bytes], filename: str | None = None,
-                       workspace_id: str | None = None) -> Result[UploadOutcome, DomainError]:
-        if workspace_id is not None and not 1 <= len(workspace_id) <= MAX_WORKSPACE_ID:
-            return Failure(validation(f"workspace_id must be 1-{MAX_WORKSPACE_ID} characters", "workspace_id"))
+                       workspace_id: str | Callable[[], str | None] | None = None) -> Result[UploadOutcome, DomainError]:
+        """`workspace_id` may be a function, asked once the file is read (a form field sent
+        after the file)."""
+        if not callable(workspace_id) and not _fits_workspace(workspace_id):
+            return Failure(_bad_workspace())
         stream = aiter(chunks)
         head = await read_head(stream, SNIFF_BYTES)
         if not head:
@@ -68,14 +83,25 @@ class UploadAsset:
         if isinstance(sniffed, Failure):
             return Failure(sniffed.failure())
         kind = sniffed.unwrap()
+        if kind.media_type is MediaType.IMAGE:
+            head += await read_head(stream, IMAGE_HEADER_BYTES - len(head))
+            dimensions = image_dimensions(head[:IMAGE_HEADER_BYTES], kind.mime_type,
+                                          complete=len(head) < IMAGE_HEADER_BYTES)
+            checked = dimensions.bind(lambda size: check_pixels(self._policy.limits, size))
+            if isinstance(checked, Failure):
+                return Failure(checked.failure())
         limit = self._policy.limits.for_type(kind.media_type)
         try:
             blob = await self._blobs.put(rejoin(head, stream), max_bytes=limit)
         except BlobTooLarge:
             return Failure(DomainError(ErrorCode.PAYLOAD_TOO_LARGE,
                                        f"{kind.media_type} files are limited to {limit} bytes"))
+        workspace = workspace_id() if callable(workspace_id) else workspace_id
+        if not _fits_workspace(workspace):
+            await discard_if_unused(self._uow, self._blobs, blob.key)
+            return Failure(_bad_workspace())
         async with self._uow() as uow:
-            outcome = await self._record(uow, actor, blob, kind, filename, workspace_id)
+            outcome = await self._record(uow, actor, blob, kind, filename, workspace)
             if isinstance(outcome, Success) and outcome.unwrap().created:
                 await uow.commit()
         if isinstance(outcome, Failure):
@@ -107,6 +133,14 @@ class UploadAsset:
         await self._audit.record(uow, actor.user_id, "asset.upload", "asset", asset.id,
                                  sha256=blob.sha256, size_bytes=blob.size, media_type=str(kind.media_type))
         return Success(UploadOutcome(asset, created=True))
+
+
+def _fits_workspace(workspace_id: str | None) -> bool:
+    return workspace_id is None or 1 <= len(workspace_id) <= MAX_WORKSPACE_ID
+
+
+def _bad_workspace() -> DomainError:
+    return validation(f"workspace_id must be 1-{MAX_WORKSPACE_ID} characters", "workspace_id")
 
 
 async def read_head(stream: AsyncIterator[bytes], size: int) -> bytes:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 from returns.result import Failure, Result, Success
 
+from application.policy import AuthPolicy
 from domain.errors import DomainError, unauthenticated
-from domain.ports import Clock, TokenIssuer, UnitOfWorkFactory
-from domain.users import Role
+from domain.ports import CachedSession, Clock, SessionCache, TokenIssuer, UnitOfWorkFactory
+from domain.users import AccessClaims, Role
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -30,12 +33,20 @@ class Authenticate:
       at once, on every replica.
     - The user must still exist and be active; the role is the user's current one, so a
       role change applies without logging in again.
+    - A live session of an active user may be served from the session cache for
+      `session_cache_seconds`; the database stays the truth. The rule that keeps this
+      exact: every use case that ends a session or changes what it grants (log-out,
+      revoking one or all sessions, refresh-token reuse, deactivating a user or changing
+      their role) forgets the cached sessions right after its commit.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, tokens: TokenIssuer) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, tokens: TokenIssuer, cache: SessionCache,
+                 policy: AuthPolicy) -> None:
         self._uow = uow
         self._clock = clock
         self._tokens = tokens
+        self._cache = cache
+        self._cache_seconds = policy.session_cache_seconds
 
     async def __call__(self, token: str) -> Result[Principal, DomainError]:
         now = self._clock.now()
@@ -43,10 +54,20 @@ class Authenticate:
         if isinstance(verified, Failure):
             return Failure(verified.failure())
         claims = verified.unwrap()
+        if self._cache_seconds > 0:
+            cached = await self._cache.get(claims.session_id)
+            if cached is not None and cached.user_id == claims.user_id and now < cached.expires_at:
+                return Success(Principal(cached.user_id, claims.session_id, cached.role))
+        return await self._from_database(claims, now)
+
+    async def _from_database(self, claims: AccessClaims, now: datetime) -> Result[Principal, DomainError]:
         async with self._uow() as uow:
             session = await uow.sessions.get(claims.session_id)
             user = await uow.users.get(claims.user_id)
         if (session is None or not session.is_live(now) or session.user_id != claims.user_id
                 or user is None or not user.is_active):
             return Failure(unauthenticated())
+        if self._cache_seconds > 0:
+            await self._cache.put(session.id, CachedSession(
+                user_id=user.id, role=user.role, expires_at=session.expires_at), self._cache_seconds)
         return Success(Principal(user.id, session.id, user.role))

@@ -9,7 +9,7 @@ from returns.result import Failure, Result, Success
 from application.audit import AuditTrail
 from application.auth.login import LoginResult, refresh_token
 from domain.errors import DomainError, unauthenticated
-from domain.ports import Clock, RandomSource, TokenIssuer, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, RandomSource, SessionCache, TokenIssuer, UnitOfWork, UnitOfWorkFactory
 from domain.users import Session, hash_secret, revoke, rotate, split_refresh_token
 
 
@@ -18,17 +18,18 @@ class RefreshSession:
 
     - Each refresh token works once: the answer carries the next one.
     - Presenting an older refresh token of a live session is treated as theft: the whole
-      session is revoked and the call is 401 UNAUTHENTICATED.
+      session is revoked (its access tokens stop at once) and the call is 401 UNAUTHENTICATED.
     - A malformed, unknown, expired or revoked token, or a deactivated user, is 401.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, random: RandomSource, tokens: TokenIssuer,
-                 audit: AuditTrail) -> None:
+                 audit: AuditTrail, cache: SessionCache) -> None:
         self._uow = uow
         self._clock = clock
         self._random = random
         self._tokens = tokens
         self._audit = audit
+        self._cache = cache
 
     async def __call__(self, token: str) -> Result[LoginResult, DomainError]:
         parts = split_refresh_token(token)
@@ -42,6 +43,7 @@ class RefreshSession:
                 return Failure(unauthenticated())
             if not hmac.compare_digest(session.refresh_hash, hash_secret(secret)):
                 await self._revoke_on_reuse(uow, session)
+                await self._cache.forget([session.id])
                 return Failure(unauthenticated("this refresh token was already used; the session is revoked"))
             user = await uow.users.get(session.user_id)
             if user is None or not user.is_active:

@@ -9,7 +9,7 @@ from returns.result import Failure, Result, Success
 
 from application.audit import AuditTrail
 from domain.errors import DomainError, not_found
-from domain.ports import Clock, UnitOfWorkFactory
+from domain.ports import Clock, SessionCache, UnitOfWorkFactory
 from domain.users import Session, revoke
 
 
@@ -32,15 +32,16 @@ class SessionInfo(msgspec.Struct, frozen=True, kw_only=True):
 class RevokeSession:
     """End one of the caller's sessions.
 
-    - Its access and refresh tokens stop working at once.
+    - Its access and refresh tokens stop working at once (its cached copy is forgotten).
     - A session of another user, or none at all, is 404 NOT_FOUND.
     - Ending a session that has already ended changes nothing and succeeds.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail, cache: SessionCache) -> None:
         self._uow = uow
         self._clock = clock
         self._audit = audit
+        self._cache = cache
 
     async def __call__(self, user_id: str, session_id: str) -> Result[None, DomainError]:
         async with self._uow() as uow:
@@ -51,16 +52,18 @@ class RevokeSession:
                 await uow.sessions.update(revoke(session, self._clock.now()))
                 await self._audit.record(uow, user_id, "session.revoke", "session", session.id)
                 await uow.commit()
+            await self._cache.forget([session.id])
         return Success(None)
 
 
 class LogOut:
-    """End the session the caller's access token belongs to, at once."""
+    """End the session the caller's access token belongs to, at once (its cached copy too)."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail, cache: SessionCache) -> None:
         self._uow = uow
         self._clock = clock
         self._audit = audit
+        self._cache = cache
 
     async def __call__(self, session_id: str) -> Result[None, DomainError]:
         async with self._uow() as uow:
@@ -71,6 +74,7 @@ class LogOut:
                 await uow.sessions.update(revoke(session, self._clock.now()))
                 await self._audit.record(uow, session.user_id, "session.logout", "session", session.id)
                 await uow.commit()
+            await self._cache.forget([session.id])
         return Success(None)
 
 
@@ -88,12 +92,14 @@ class ListSessions:
 
 
 class RevokeAllSessions:
-    """End every session of the caller, the current one included; answers how many ended."""
+    """End every session of the caller, the current one included; answers how many ended.
+    Their cached copies are forgotten."""
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail, cache: SessionCache) -> None:
         self._uow = uow
         self._clock = clock
         self._audit = audit
+        self._cache = cache
 
     async def __call__(self, user_id: str) -> Result[int, DomainError]:
         async with self._uow() as uow:
@@ -102,4 +108,5 @@ class RevokeAllSessions:
                 await self._audit.record(uow, user_id, "session.revoke_all", "user", user_id,
                                          revoked=revoked)
                 await uow.commit()
+            await self._cache.forget_user(user_id)
         return Success(revoked)

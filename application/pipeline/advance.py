@@ -12,7 +12,6 @@ from typing import TypeVar
 import msgspec
 from returns.result import Failure, Result, Success
 
-from application.assets.record_lineage import link_inputs
 from application.audit import AuditTrail
 from application.events import Outbox
 from application.jobs.settlement import capture_credits, fail_dependents, release_account, release_credits
@@ -43,7 +42,7 @@ from domain.events import (
     ProviderSubmitted,
 )
 from domain.jobs import Job, JobStatus, assign_account, complete, fail, hand_back, park, retry_or_fail
-from domain.lineage import Relation
+from domain.lineage import Relation, edges_for_inputs
 from domain.ports import (
     BlobStore,
     Clock,
@@ -114,9 +113,11 @@ class AdvanceJob:
         self._inputs = InputStager(uow, blobs, clock)
 
     async def __call__(self, job_id: str, lease_token: str) -> Result[Step, DomainError]:
-        async with self._uow() as uow:
+        async with self._uow() as uow:  # one read for the job and its account
             job = await uow.jobs.get(job_id)
-        if job is None or job.status is not JobStatus.PROCESSING or job.lease_token != lease_token:
+            leased = job is not None and job.status is JobStatus.PROCESSING and job.lease_token == lease_token
+            account = await uow.accounts.get(job.account_id) if leased and job and job.account_id else None
+        if job is None or not leased:
             return Failure(lease_lost(job_id))
         client = self._providers.get(job.provider_id)
         if client is None:
@@ -125,8 +126,6 @@ class AdvanceJob:
                 message=f"provider {job.provider_id} is not configured"))
         if job.account_id is None:
             return await self._reserve(job)
-        async with self._uow() as uow:
-            account = await uow.accounts.get(job.account_id)
         if account is None:
             return await self._fail_or_retry(job, None, ProviderFailure(
                 kind=FailureKind.TRANSIENT, code="ACCOUNT_REMOVED", message="the account was removed"))
@@ -328,7 +327,10 @@ class AdvanceJob:
                 job_id=job.id, workspace_id=job.workspace_id,
             )
             await uow.assets.add(asset)
-            await link_inputs(uow, asset.id, inputs, str(job.operation_type), job.id, Relation.INPUT)
+            # A new asset has no descendants yet, so no edge to it can close a loop: no
+            # cycle walk needed (link_inputs makes one per input for existing assets).
+            await uow.lineage.add(edges_for_inputs(asset.id, inputs, str(job.operation_type), job.id,
+                                                   Relation.INPUT))
             outbox.add(AssetCreated(job_id=job.id, user_id=job.user_id, at=now, asset_id=asset.id))
             stored.append((asset, True))
         return stored

@@ -13,7 +13,7 @@ from application.users.me import Profile, load_profile
 from domain.errors import DomainError, conflict, forbidden, not_found, validation
 from domain.ledger import CreditBalance, grant
 from domain.pagination import MAX_PAGE, Cursor, Page, clamp_limit, decode_cursor
-from domain.ports import Clock, IdGenerator, UnitOfWork, UnitOfWorkFactory
+from domain.ports import Clock, IdGenerator, SessionCache, UnitOfWork, UnitOfWorkFactory
 from domain.quotas import QuotaPatch, apply_patch
 from domain.users import Role, User, default_quota
 
@@ -56,13 +56,15 @@ class UpdateUser:
       role changes; a customised quota is kept. A quota patch applies on top of either.
     - The last active admin cannot be demoted or deactivated, and nobody can deactivate
       themselves: 409 CONFLICT.
-    - Deactivating a user ends all their sessions at once.
+    - Deactivating a user ends all their sessions at once; a role change applies to their
+      next request (their cached sessions are forgotten either way).
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, audit: AuditTrail, cache: SessionCache) -> None:
         self._uow = uow
         self._clock = clock
         self._audit = audit
+        self._cache = cache
 
     async def __call__(self, actor: Actor, user_id: str, *, quota: QuotaPatch | None = None,
                        role: str | None = None, is_active: bool | None = None) -> Result[Profile, DomainError]:
@@ -84,6 +86,8 @@ class UpdateUser:
             if updated != user:
                 await self._save(uow, actor, user, updated)
                 await uow.commit()
+                if updated.role is not user.role or updated.is_active != user.is_active:
+                    await self._cache.forget_user(user.id)
             return Success(await load_profile(uow, updated, self._clock.now()))
 
     async def _change(self, uow: UnitOfWork, user: User, patch: QuotaPatch | None, role: Role,

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
 
 import punq
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.routes import HTTPRoute
+from litestar.types import Message, Scope
 
 from entrypoints.http import (
     routes_accounts,
@@ -28,6 +29,7 @@ from entrypoints.http import (
 from entrypoints.http.deps import PRINCIPAL
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.metrics import ProviderHealth, RequestCounter
+from entrypoints.http.openapi import ServedSchema, strict_json_body
 from entrypoints.http.request_id import request_id_middleware
 from entrypoints.http.routes_ops import ReadinessCheck
 
@@ -46,7 +48,7 @@ def _version() -> str:
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="pixrelay", version=_version(), path="/schema",
-        render_plugins=[ScalarRenderPlugin(), ProblemsOnlyJson()],
+        render_plugins=[ScalarRenderPlugin(), ServedSchema()],
         description="One HTTP API for generative media providers: jobs, assets with lineage, "
                     "quotas, credits, provider account pools. Errors are RFC 9457 problems "
                     "(application/problem+json) with a stable `code`.",
@@ -72,7 +74,8 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
         dependencies={"principal": PRINCIPAL},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=JSON_BODY_LIMIT,
-        before_send=[counter],
+        before_send=[counter, AllowEveryMethod()],
+        before_request=strict_json_body,
         lifespan=[lifespan] if lifespan is not None else [],
         openapi_config=openapi_config(),
         state=State({"container": container, "request_counter": counter,
@@ -83,14 +86,22 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
     )
 
 
-class ProblemsOnlyJson(JsonRenderPlugin):
-    """/schema/openapi.json without the 400 Litestar documents for every route with
-    parameters: this API answers malformed requests with a 422 problem (each route lists
-    its own). Done when the schema is served, so building the app stays cheap."""
+class AllowEveryMethod:
+    """`before_send`: an OPTIONS answer's Allow header names every method of its path.
 
-    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        for item in openapi_schema.get("paths", {}).values():
-            for operation in item.values():
-                if isinstance(operation, dict):
-                    operation.get("responses", {}).pop("400", None)
-        return super().render(request, openapi_schema)
+    Litestar 2 names only those of the first handler registered on a path
+    (litestar-org/litestar#4169, fixed in v3): `OPTIONS /v1/jobs` said `OPTIONS, POST`."""
+
+    def __init__(self) -> None:
+        self._allow: dict[str, bytes] | None = None
+
+    async def __call__(self, message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+            return
+        if self._allow is None:
+            self._allow = {route.path_format: ", ".join(sorted(route.methods)).encode()
+                           for route in scope["app"].routes if isinstance(route, HTTPRoute)}
+        allow = self._allow.get(str(scope.get("path_template", "")))
+        if allow is not None:
+            headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+            message["headers"] = [*headers, (b"allow", allow)]

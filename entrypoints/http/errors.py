@@ -14,19 +14,14 @@ from http import HTTPStatus
 from typing import Any, TypeVar
 
 import msgspec
-from botocore.exceptions import ConnectionError as BotoConnectionError
-from botocore.exceptions import HTTPClientError
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from returns.result import Failure, Result
-from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from domain.errors import DomainError, ErrorCode
+from entrypoints.faults import is_infrastructure_fault
 
 T = TypeVar("T")
 log = logging.getLogger("pixrelay.http")
@@ -61,6 +56,9 @@ STATUS: dict[ErrorCode, int] = {
 # Codes only the HTTP layer speaks (no use case returns them).
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 INTERNAL_ERROR = "INTERNAL_ERROR"
+# Litestar's 500 for a client that hung up before its body arrived, and nginx's status for it.
+CLIENT_GONE = "client disconnected prematurely"
+CLIENT_CLOSED_REQUEST = 499
 
 # What Litestar's own exceptions become, by status.
 HTTP_CODES: dict[int, str] = {
@@ -75,14 +73,6 @@ HTTP_CODES: dict[int, str] = {
     429: ErrorCode.RATE_LIMITED,
     503: ErrorCode.SERVICE_UNAVAILABLE,
 }
-
-# Faults of the database, cache or blob store that a retry may cure: 503, not 500.
-INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
-    OSError,  # includes ConnectionError and TimeoutError
-    OperationalError, InterfaceError, PoolTimeout,
-    RedisConnectionError, RedisTimeoutError,
-    BotoConnectionError, HTTPClientError,
-)
 
 
 class Problem(msgspec.Struct, omit_defaults=True, kw_only=True):
@@ -165,7 +155,11 @@ def _field(key: str, message: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+def _on_http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code == 500 and exc.detail == CLIENT_GONE:
+        # No one is left to answer, and it is no fault of the server: no error log, no 5xx.
+        log.info("http.client_gone", extra={"path": request.url.path})
+        return Response(None, status_code=CLIENT_CLOSED_REQUEST)
     status = exc.status_code
     code = HTTP_CODES.get(status, INTERNAL_ERROR if status >= 500 else ErrorCode.VALIDATION_ERROR)
     if code == ErrorCode.VALIDATION_ERROR:
@@ -187,7 +181,7 @@ def _on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[
     if isinstance(exc, RecursionError) and "deserializing" in str(exc):
         # msgspec's own depth guard, hit by absurdly nested JSON: bad input, not a bug
         return problem_response(ErrorCode.VALIDATION_ERROR, "the request body is nested too deeply", status=422)
-    if isinstance(exc, INFRASTRUCTURE_ERRORS):
+    if is_infrastructure_fault(exc):  # a retry may cure it: 503, not 500
         log.warning("http.unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
         return problem_response(ErrorCode.SERVICE_UNAVAILABLE,
                                 "a backing service is unavailable; try again shortly", retry_after=5)

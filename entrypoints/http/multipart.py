@@ -4,7 +4,8 @@ Litestar's own form parsing collects the whole form (spooling files to disk) bef
 handler runs. Uploads here go part by part through the `multipart` push parser (the one
 Litestar itself uses): the small text fields before `file` are read, then the file's bytes
 are handed on as they arrive, so the type is sniffed from the first bytes and the size
-limit stops the upload as soon as it is passed. The file must be the form's last part.
+limit stops the upload as soon as it is passed. Text fields may come before or after the
+file: those after it are read once the file is (`FileUpload.fields` fills up then).
 """
 
 from __future__ import annotations
@@ -104,10 +105,14 @@ async def open_upload(body: AsyncIterator[bytes], boundary: str) -> FileUpload:
         if not isinstance(segment, MultipartSegment):
             raise ProblemException(validation(f"the form has no `{FILE_FIELD}` part", FILE_FIELD))
         if segment.name == FILE_FIELD:
-            return FileUpload(filename=segment.filename, fields=fields, chunks=_file_chunks(events))
-        if segment.name not in TEXT_FIELDS or segment.name in fields:
-            raise ProblemException(validation(f"unexpected form field {segment.name!r}", segment.name))
-        fields[segment.name] = await _text(events, segment.name)
+            return FileUpload(filename=segment.filename, fields=fields, chunks=_file_chunks(events, fields))
+        await _text_field(events, segment, fields)
+
+
+async def _text_field(events: _Events, segment: MultipartSegment, fields: dict[str, str]) -> None:
+    if segment.name not in TEXT_FIELDS or segment.name in fields:
+        raise ProblemException(validation(f"unexpected form field {segment.name!r}", segment.name))
+    fields[segment.name] = await _text(events, segment.name)
 
 
 async def _text(events: _Events, name: str) -> str:
@@ -122,9 +127,10 @@ async def _text(events: _Events, name: str) -> str:
         raise ProblemException(validation(f"{name} is not UTF-8", name)) from None
 
 
-async def _file_chunks(events: _Events) -> AsyncIterator[bytes]:
+async def _file_chunks(events: _Events, fields: dict[str, str]) -> AsyncIterator[bytes]:
     while isinstance(data := await events.next(), bytes):
         yield data
-    # An error here aborts the upload before anything is recorded.
-    if await events.next() is not END:
-        raise ProblemException(validation(f"`{FILE_FIELD}` must be the last part of the form", FILE_FIELD))
+    # The fields after the file, before the file counts as read: an error here aborts the
+    # upload before anything is recorded.
+    while isinstance(segment := await events.next(), MultipartSegment):
+        await _text_field(events, segment, fields)

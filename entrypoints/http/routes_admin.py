@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
+from typing import Any
 
-from litestar import Router, delete, get, patch, post
+from litestar import Request, Router, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -45,6 +47,9 @@ from entrypoints.http.schemas_users import (
     balance_out,
     user_out,
 )
+
+# Litestar reads a date-time query leniently (`0.5` is a Unix time); the schema says RFC 3339.
+RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 # ---------------------------------------------------------------- accounts
 
@@ -132,12 +137,15 @@ async def grant(user_id: FromPath[str], data: JSONBody[GrantIn], principal: Name
 @get("/audit", summary="Audit log", dependencies=uses(list_audit=ListAudit), responses=problems(401, 403, 422),
      description=doc(ListAudit) + "\n\nQuery: `actor` (user id), `action` (e.g. `job.create`), `resource` "
      "(type, e.g. `job`), `resource_id`, `since`/`until` (RFC 3339).")
-async def audit(principal: NamedDependency[Principal], list_audit: NamedDependency[ListAudit],
+async def audit(request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+                list_audit: NamedDependency[ListAudit],
                 actor: FromQuery[str | None] = None, action: FromQuery[str | None] = None,
                 resource: FromQuery[str | None] = None, resource_id: FromQuery[str | None] = None,
                 since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
                 cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None) -> AuditList:
     for name, moment in (("since", since), ("until", until)):
+        if moment is not None and not RFC3339.fullmatch(request.query_params.get(name, "")):
+            raise ProblemException(validation(f"{name} must be an RFC 3339 date-time with a time zone", name))
         if moment is not None and not fits_utc(moment):
             raise ProblemException(validation(f"{name} is out of range", name))
     where = AuditFilter(actor_id=actor, action=action, resource_type=resource, resource_id=resource_id,

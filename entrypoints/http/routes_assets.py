@@ -4,25 +4,34 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Request, Response, Router, delete, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
-from litestar.params import FromPath, FromQuery
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import (
+    Encoding,
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
+from litestar.params import FromPath, FromQuery, Parameter
 from litestar.response import Redirect, Stream
 
 from application.assets.delete import DeleteAsset
 from application.assets.lineage import GetLineage
 from application.assets.queries import AssetContent, GetAsset, ListAssets
-from application.assets.upload import UploadAsset
+from application.assets.upload import MAX_WORKSPACE_ID, UploadAsset
 from application.auth.authenticate import Principal
 from application.policy import AssetPolicy
-from domain.assets import AssetSource, MediaType
+from domain.assets import SNIFFED_MIME_TYPES, AssetSource, MediaType
 from domain.errors import not_found
-from domain.lineage import DEFAULT_DEPTH, Direction
+from domain.lineage import DEFAULT_DEPTH, MAX_DEPTH, Direction
 from entrypoints.http.deps import BEARER_SECURITY, container_of, doc, ports_of, require_user, uses
 from entrypoints.http.errors import ProblemException, ok, problems
 from entrypoints.http.multipart import FILE_FIELD, boundary_of, capped, open_upload, too_large
@@ -38,15 +47,20 @@ class UploadOperation(Operation):
     def __post_init__(self) -> None:
         self.request_body = RequestBody(required=True, content={
             RequestEncodingType.MULTI_PART: OpenAPIMediaType(schema=Schema(
-                type=OpenAPIType.OBJECT, required=[FILE_FIELD],
-                properties={FILE_FIELD: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
-                            "workspace_id": Schema(type=OpenAPIType.STRING, max_length=128)}))})
+                type=OpenAPIType.OBJECT, required=[FILE_FIELD], additional_properties=False,
+                properties={"workspace_id": Schema(type=OpenAPIType.STRING, min_length=1,
+                                                   max_length=MAX_WORKSPACE_ID),
+                            FILE_FIELD: Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)}),
+                # what the bytes must be (the part's own Content-Type is not trusted)
+                encoding={FILE_FIELD: Encoding(content_type=", ".join(SNIFFED_MIME_TYPES))})})
 
 
 @post("/", summary="Upload a file", operation_class=UploadOperation, request_max_body_size=None,
-      description=doc(UploadAsset) + "\n\n`workspace_id`, if sent, must come before `file`; "
+      description=doc(UploadAsset) + "\n\n`workspace_id` may come before or after `file`; "
       "201 for a new asset, 200 with the existing one for bytes already uploaded.",
-      dependencies=uses(upload_asset=UploadAsset), responses=problems(401, 413, 415, 422, 429))
+      dependencies=uses(upload_asset=UploadAsset),
+      responses={200: ResponseSpec(data_container=AssetOut, description="These bytes were uploaded before: "
+                                   "the existing asset"), **problems(401, 413, 415, 422, 429)})
 async def upload(request: Request[Any, Any, Any], principal: NamedDependency[Principal],
                  upload_asset: NamedDependency[UploadAsset]) -> Response[AssetOut]:
     policy: AssetPolicy = container_of(request).resolve(AssetPolicy)
@@ -55,7 +69,7 @@ async def upload(request: Request[Any, Any, Any], principal: NamedDependency[Pri
         raise too_large(limit)
     boundary = boundary_of(request.headers.get("content-type", ""))
     form = await open_upload(capped(request.stream(), limit), boundary)
-    outcome = ok(await upload_asset(principal, form.chunks, form.filename, form.fields.get("workspace_id")))
+    outcome = ok(await upload_asset(principal, form.chunks, form.filename, lambda: form.fields.get("workspace_id")))
     return Response(asset_out(outcome.asset), status_code=201 if outcome.created else 200)
 
 
@@ -91,7 +105,9 @@ async def content(request: Request[Any, Any, Any], asset_id: FromPath[str], prin
         raise ProblemException(not_found("the asset's bytes")) from None
     return Stream(rejoin(first, chunks), media_type=where.mime_type, headers={
         "Content-Length": str(where.size), "Content-Disposition": disposition(where.filename),
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300"})
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=300",
+        # user files come from the API's origin: should a browser render one, it runs nothing
+        "Content-Security-Policy": "default-src 'none'; sandbox"})
 
 
 @delete("/{asset_id:str}", status_code=204, summary="Delete an asset", description=doc(DeleteAsset),
@@ -105,7 +121,7 @@ async def remove(asset_id: FromPath[str], principal: NamedDependency[Principal],
      dependencies=uses(get_lineage=GetLineage), responses=problems(401, 404, 422))
 async def lineage(asset_id: FromPath[str], principal: NamedDependency[Principal],
                   get_lineage: NamedDependency[GetLineage], direction: FromQuery[Direction] = Direction.BOTH,
-                  max_depth: FromQuery[int] = DEFAULT_DEPTH) -> LineageOut:
+                  max_depth: Annotated[int, Parameter(ge=1, le=MAX_DEPTH)] = DEFAULT_DEPTH) -> LineageOut:
     return lineage_out(ok(await get_lineage(principal, asset_id, direction, max_depth)))
 
 

@@ -33,7 +33,9 @@ STATUS_EVENT = "job.status"
 @post("/", status_code=202, summary="Submit a job", description=doc(CreateJob),
       dependencies=uses(create_job=CreateJob), responses=problems(401, 402, 404, 409, 422, 429))
 async def submit(data: JSONBody[JobIn], principal: NamedDependency[Principal], create_job: NamedDependency[CreateJob],
-                 idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+                 idempotency_key: Annotated[str | None, HeaderParameter(
+                     name="Idempotency-Key", min_length=1, max_length=255,
+                     description="the same key and body give the same job back")] = None,
                  ) -> JobOut:
     created = ok(await create_job(principal, data.to_request(), idempotency_key))
     return job_out(created.job)

@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from application.accounts.admin import AccountPatch, AccountView
+from application.accounts.admin import (
+    LABEL_PATTERN,
+    MAX_CREDITS,
+    MAX_LABEL,
+    MAX_SECRET,
+    MAX_SLOTS,
+    PRIORITY_RANGE,
+    SECRET_PATTERN,
+    AccountPatch,
+    AccountView,
+)
 from domain.accounts import AccountStatus
 from entrypoints.http.schemas_common import In, utc, utc_or_none
 
-Label = Annotated[str, Meta(max_length=100, examples=["sim pool 1"])]
-Secret = Annotated[str, Meta(max_length=4096, description="the provider API key; never returned")]
+Label = Annotated[str, Meta(max_length=MAX_LABEL, pattern=LABEL_PATTERN, examples=["sim pool 1"],
+                            description="not blank, no control or invisible characters; kept trimmed")]
+Secret = Annotated[str, Meta(min_length=1, max_length=MAX_SECRET, pattern=SECRET_PATTERN,
+                             description="the provider API key, without surrounding spaces; never returned")]
+Credits = Annotated[int, Meta(ge=0, le=MAX_CREDITS)]
+Slots = Annotated[int, Meta(ge=1, le=MAX_SLOTS)]
+Priority = Annotated[int, Meta(ge=PRIORITY_RANGE.start, le=PRIORITY_RANGE.stop - 1,
+                               description="higher is picked first")]
+SettableStatus = Literal["active", "disabled", "exhausted"]
 
 
 class AccountIn(In, frozen=True):
     provider_id: Annotated[str, Meta(max_length=64, examples=["sim"])]
     label: Label
     secret: Secret
-    credits: int = 0
-    max_concurrent_jobs: int = 1
-    priority: Annotated[int, Meta(description="-1000..1000, higher is picked first")] = 0
+    credits: Credits = 0
+    max_concurrent_jobs: Slots = 1
+    priority: Priority = 0
 
 
 class AccountPatchIn(In, frozen=True):
@@ -30,9 +47,9 @@ class AccountPatchIn(In, frozen=True):
 
     label: Label | UnsetType = UNSET
     secret: Secret | UnsetType = UNSET
-    status: Annotated[str, Meta(max_length=32, examples=["active"])] | UnsetType = UNSET
-    priority: int | UnsetType = UNSET
-    max_concurrent_jobs: int | UnsetType = UNSET
+    status: SettableStatus | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    max_concurrent_jobs: Slots | UnsetType = UNSET
 
     def to_domain(self) -> AccountPatch:
         return AccountPatch(label=self.label, secret=self.secret, status=self.status, priority=self.priority,
@@ -40,7 +57,8 @@ class AccountPatchIn(In, frozen=True):
 
 
 class AccountCreditsIn(In, frozen=True):
-    amount: Annotated[int, Meta(description="non-zero; negative takes credits away", examples=[1000])]
+    amount: Annotated[int, Meta(ge=-MAX_CREDITS, le=MAX_CREDITS, extra_json_schema={"not": {"const": 0}},
+                                description="non-zero; negative takes credits away", examples=[1000])]
 
 
 class AccountOut(msgspec.Struct, kw_only=True):

@@ -11,7 +11,7 @@ from msgspec import Meta
 from application.jobs.create import JobRequest
 from application.jobs.quote import Quote
 from domain.events import DomainEvent, event_name
-from domain.jobs import DEFAULT_PRIORITY, Job, JobStatus, OperationType
+from domain.jobs import DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, Job, JobStatus, OperationType
 from domain.providers import OperationSpec, PriceUnit, ProviderInfo
 from entrypoints.http.schemas_common import In, fits_utc, utc, utc_or_none
 
@@ -25,7 +25,7 @@ class JobIn(In, frozen=True):
     params: Annotated[dict[str, Any], Meta(examples=[{"prompt": "a red fox in the snow", "seed": 7}])] = (
         msgspec.field(default_factory=dict))
     input_asset_ids: Annotated[list[Id], Meta(max_length=32)] = msgspec.field(default_factory=list)
-    priority: Annotated[int, Meta(description="0 (highest) .. 10")] = DEFAULT_PRIORITY
+    priority: Annotated[int, Meta(ge=MIN_PRIORITY, le=MAX_PRIORITY, description="0 is the highest")] = DEFAULT_PRIORITY
     scheduled_at: AwareTime | None = None
     parent_job_id: Id | None = None
     workspace_id: Id | None = None

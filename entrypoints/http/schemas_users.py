@@ -10,21 +10,30 @@ from msgspec import UNSET, Meta, UnsetType
 
 from application.auth.login import LoginResult
 from application.auth.sessions import SessionInfo
+from application.users.admin import MAX_GRANT, MAX_MEMO
 from application.users.me import Profile
 from domain.ledger import CreditBalance
 from domain.quotas import QuotaPatch, QuotaPolicy
-from domain.users import Role
+from domain.users import MAX_PASSWORD, MIN_PASSWORD, Role
+from domain.users import WHITESPACE as S
 from entrypoints.http.schemas_common import In, utc
 
 Email = Annotated[str, Meta(max_length=320, examples=["ada@example.com"])]
 Password = Annotated[str, Meta(max_length=1024, examples=["correct horse battery"])]
+# What sign-up accepts (domain.users), stated so that the schema says it; `(?!\n)$` is the
+# end of the text for Python's `$` too. The address is trimmed and lower-cased when stored.
+NewEmail = Annotated[str, Meta(max_length=254, pattern=rf"^[{S}]*[^@{S}]{{1,64}}@[^@{S}]+\.[^@{S}]+[{S}]*$",
+                               examples=["ada@example.com"])]
+NewUsername = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.-]{3,32}(?!\n)$", examples=["ada"])]
+NewPassword = Annotated[str, Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD,
+                                  examples=["correct horse battery"])]
 Limit = Annotated[int, Meta(ge=0, le=2**53)]  # JSON-safe, and within a BIGINT
 
 
 class RegisterIn(In, frozen=True):
-    email: Email
-    username: Annotated[str, Meta(max_length=64, examples=["ada"])]
-    password: Password
+    email: NewEmail
+    username: NewUsername
+    password: NewPassword
 
 
 class LoginIn(In, frozen=True):
@@ -149,8 +158,8 @@ class UserPatchIn(In, frozen=True):
 
 
 class GrantIn(In, frozen=True):
-    amount: Annotated[int, Meta(examples=[500])]
-    memo: Annotated[str, Meta(max_length=500)] | None = None
+    amount: Annotated[int, Meta(ge=1, le=MAX_GRANT, examples=[500])]
+    memo: Annotated[str, Meta(max_length=MAX_MEMO)] | None = None
 
 
 class BalanceOut(msgspec.Struct, kw_only=True):

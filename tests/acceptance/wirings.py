@@ -20,12 +20,13 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
 
 from adapters.blobs.disk import LocalDiskBlobStore
 from adapters.blobs.s3 import S3BlobStore
+from adapters.redis.client import redis_client
 from adapters.redis.event_bus import RedisEventBus
 from adapters.redis.rate_limiter import RedisRateLimiter
+from adapters.redis.session_cache import RedisSessionCache
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import SqlUnitOfWorkFactory
 from entrypoints.bootstrap import Ports, build_container
@@ -51,18 +52,20 @@ async def _sqlite(database_url: str, blob_root: Path) -> AsyncIterator[Wiring]:
 
 @asynccontextmanager
 async def _postgres(database_url: str, redis_url: str, redis_prefix: str, s3_endpoint: str) -> AsyncIterator[Wiring]:
-    """Scale-out: Postgres, Redis (rate limits, events) and S3 (a bucket per scenario)."""
+    """Scale-out: Postgres, Redis (rate limits, events, session cache) and S3 (a bucket per
+    scenario)."""
     async with AsyncExitStack() as stack:
         engine = create_engine(database_url)
         stack.push_async_callback(engine.dispose)
-        redis = Redis.from_url(redis_url)
+        redis = redis_client(redis_url)
         stack.push_async_callback(redis.aclose)
         blobs = await stack.enter_async_context(S3BlobStore.connect(
             s3_endpoint, f"bdd-{uuid.uuid4().hex[:20]}", access_key="test", secret_key="test"))
         yield _rewired(
             memory_wiring(), uow=SqlUnitOfWorkFactory(engine), blobs=blobs,
             rate_limiter=RedisRateLimiter(redis, prefix=redis_prefix + "rl:"),
-            events=RedisEventBus(redis))
+            events=RedisEventBus(redis),
+            session_cache=RedisSessionCache(redis, prefix=redis_prefix + "sc:"))
 
 
 def _rewired(base: Wiring, **ports: object) -> Wiring:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,48 +13,7 @@ import httpx
 import pytest
 
 from adapters.media import png
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Server:
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / f"server-{self.port}.log"
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("PIXRELAY_")}
-        self.env = {**clean, "PIXRELAY_PORT": str(self.port), **env}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "entrypoints.cli", "serve"], cwd=self.workdir, env=self.env,
-                stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited early:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"server did not become ready:\n{self.output()}")
-
-    def stop(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+from tests.support.server import Server
 
 
 @pytest.fixture
@@ -64,8 +21,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
     running = Server(tmp_path, {})
     running.start()
     yield running
-    if running.process and running.process.poll() is None:
-        running.stop()
+    running.stop_if_running()
 
 
 def wait_for(client: httpx.Client, job_id: str, seconds: float = 30) -> dict[str, object]:

@@ -11,6 +11,7 @@ from adapters.memory.blobs import InMemoryBlobStore
 from adapters.memory.event_bus import InMemoryEventBus
 from adapters.memory.passwords import PlainTestPasswordHasher
 from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.session_cache import InMemorySessionCache
 from adapters.memory.signal import InProcessWorkSignal
 from adapters.memory.system import ManualClock, SeededRandom, SequentialIds
 from adapters.memory.uow import InMemoryUnitOfWorkFactory
@@ -52,6 +53,7 @@ def memory_ports(clock: ManualClock, sim: SimProvider, seed: int = 0) -> Ports:
         rate_limiter=InMemoryRateLimiter(clock=lambda: clock.now().timestamp()),
         events=InMemoryEventBus(),
         signal=InProcessWorkSignal(),
+        session_cache=InMemorySessionCache(clock=lambda: clock.now().timestamp()),
     )
 
 

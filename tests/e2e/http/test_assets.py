@@ -84,7 +84,9 @@ def test_malformed_forms_are_4xx_problems(api: Api) -> None:
 
     assert post(form(("workspace_id", None, b"ws")))["code"] == "VALIDATION_ERROR"  # no file
     assert post(form(("other", None, b"x"), ("file", "a.png", PNG)))["field"] == "other"
-    assert post(form(("file", "a.png", PNG), ("workspace_id", None, b"late")))["code"] == "VALIDATION_ERROR"
+    assert post(form(("file", "a.png", PNG), ("other", None, b"late")))["field"] == "other"  # after the file too
+    assert post(form(("file", "a.png", PNG), ("file", "b.png", PNG)))["field"] == "file"
+    assert post(form(("file", "a.png", PNG), ("workspace_id", None, b"")))["field"] == "workspace_id"
     assert post(form(("file", "a.png", PNG), close=False))["code"] == "VALIDATION_ERROR"  # truncated
     assert post(b"not multipart at all")["code"] == "VALIDATION_ERROR"
     assert post(form(("workspace_id", None, b"w" * 2000), ("file", "a.png", PNG)))["field"] == "workspace_id"

@@ -1,4 +1,5 @@
-"""The built-in simulator: params, prices, every sim_outcome, latency, determinism, counters."""
+"""The built-in simulator: params, prices, every sim_outcome, latency, determinism, counters,
+with its state in memory and in a directory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -15,6 +17,7 @@ from returns.result import Failure, Success
 from adapters.media import read_gif_info, read_png_size
 from adapters.memory.system import ManualClock
 from adapters.providers.sim import INVALID_KEY, SimProvider
+from adapters.providers.sim_state import DirectorySimState
 from domain.accounts import FailureKind
 from domain.assets import Asset, AssetSource, MediaType
 from domain.errors import ErrorCode
@@ -48,9 +51,11 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
 
 
-@pytest.fixture
-def sim(clock: ManualClock) -> SimProvider:
-    return SimProvider(clock.now)
+@pytest.fixture(params=["memory", "directory"])
+def sim(request: pytest.FixtureRequest, clock: ManualClock, tmp_path: Path) -> SimProvider:
+    """Every behaviour holds whether the remote state is in memory or in a shared directory."""
+    state = DirectorySimState(tmp_path / "sim-state") if request.param == "directory" else None
+    return SimProvider(clock.now, state=state)
 
 
 class Driver:
@@ -458,4 +463,5 @@ def test_submissions_are_counted_per_reference(drive: Driver) -> None:
     drive.submit_failure(drive.request(reference="sub-c", width=1))
     assert drive.sim.submit_count == 4
     assert drive.sim.submits_by_reference == {"sub-a": 2, "sub-b": 1, "sub-c": 1}
+    assert drive.sim.duplicate_submits == {"sub-a"}  # the rejected sub-c is no duplicate
     assert re.fullmatch(r"sim-[0-9a-f]{24}", first)

@@ -11,6 +11,7 @@ from returns.result import Failure, Result
 
 from adapters.memory.passwords import PlainTestPasswordHasher
 from adapters.memory.rate_limiter import InMemoryRateLimiter
+from adapters.memory.session_cache import InMemorySessionCache
 from adapters.memory.store import MemoryState
 from adapters.memory.system import ManualClock, SeededRandom, SequentialIds
 from adapters.memory.uow import InMemoryUnitOfWorkFactory
@@ -26,6 +27,7 @@ from application.policy import AuthPolicy
 from application.users.admin import GrantCredits, ListUsers, UpdateUser
 from application.users.me import GetProfile
 from domain.errors import DomainError, ErrorCode
+from domain.ports import SessionCache
 from domain.users import User
 
 T = TypeVar("T")
@@ -41,7 +43,8 @@ def failure_code(result: Result[Any, DomainError]) -> ErrorCode:
 
 
 class World:
-    def __init__(self, runner: asyncio.Runner, policy: AuthPolicy | None = None) -> None:
+    def __init__(self, runner: asyncio.Runner, policy: AuthPolicy | None = None,
+                 cache: SessionCache | None = None) -> None:
         self._runner = runner
         self.policy = policy or AuthPolicy()
         self.clock = ManualClock()
@@ -51,20 +54,21 @@ class World:
         self.tokens = JwtTokenIssuer(SECRET)
         self.limiter = InMemoryRateLimiter(clock=lambda: self.clock.now().timestamp())
         self.uow = InMemoryUnitOfWorkFactory()
+        self.cache = cache or InMemorySessionCache(clock=lambda: self.clock.now().timestamp())
         audit = AuditTrail(self.clock, self.ids)
-        uow, clock, ids = self.uow, self.clock, self.ids
+        uow, clock, ids, cache = self.uow, self.clock, self.ids, self.cache
         self.register = RegisterUser(uow, clock, ids, self.hasher, audit, self.policy)
         self.login = LogIn(uow, clock, ids, self.random, self.hasher, self.tokens, self.limiter, audit,
                            self.policy)
-        self.refresh = RefreshSession(uow, clock, self.random, self.tokens, audit)
-        self.authenticate = Authenticate(uow, clock, self.tokens)
-        self.logout = LogOut(uow, clock, audit)
+        self.refresh = RefreshSession(uow, clock, self.random, self.tokens, audit, cache)
+        self.authenticate = Authenticate(uow, clock, self.tokens, cache, self.policy)
+        self.logout = LogOut(uow, clock, audit, cache)
         self.list_sessions = ListSessions(uow, clock)
-        self.revoke_session = RevokeSession(uow, clock, audit)
-        self.revoke_all = RevokeAllSessions(uow, clock, audit)
+        self.revoke_session = RevokeSession(uow, clock, audit, cache)
+        self.revoke_all = RevokeAllSessions(uow, clock, audit, cache)
         self.profile = GetProfile(uow, clock)
         self.list_users = ListUsers(uow, clock)
-        self.update_user = UpdateUser(uow, clock, audit)
+        self.update_user = UpdateUser(uow, clock, audit, cache)
         self.grant_credits = GrantCredits(uow, clock, ids, audit)
         self.ensure_admin = EnsureAdmin(uow, clock, ids, self.hasher, audit, self.policy)
 

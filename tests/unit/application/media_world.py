@@ -40,7 +40,7 @@ from domain.users import Role, User
 
 T = TypeVar("T")
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(50))
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + (16).to_bytes(4, "big") * 2 + bytes(range(42))  # 16x16
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(40))
 MP4 = b"\x00\x00\x00\x18ftypisom" + bytes(range(60))
 WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + bytes(range(30))

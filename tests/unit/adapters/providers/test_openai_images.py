@@ -155,7 +155,7 @@ def test_a_timeout_is_transient(runner: asyncio.Runner) -> None:
         raise httpx.ReadTimeout("generation took too long", request=request)
 
     found = failure_of(runner.run(provider(Replay().on("POST", r".", slow)).submit(SECRET, generate())))
-    assert (found.kind, found.code) == (FailureKind.TRANSIENT, "PROVIDER_UNREACHABLE")
+    assert (found.kind, found.code) == (FailureKind.TRANSIENT, "PROVIDER_TIMEOUT")
 
 
 def test_the_secret_never_appears_in_a_failure(runner: asyncio.Runner) -> None:

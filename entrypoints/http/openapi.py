@@ -1,0 +1,151 @@
+"""/schema/openapi.json as served: Litestar's document, completed where Litestar cannot see.
+
+- Request bodies (`In` structs) are described by msgspec, the decoder that enforces them
+  (strictly, see `strict_json_body`): unknown fields, bounds, patterns and extra keywords are
+  in the schema exactly as they are in force. Litestar's own rendering drops some of them.
+- A job body is one of the configured providers' operations: `provider_id`,
+  `operation_type`, `params` and the number of inputs are tied together (`oneOf`).
+- Account bodies name the configured providers.
+- No 400s: Litestar documents one for every route with parameters, but this API answers
+  malformed requests with a 422 problem (each route lists its own).
+
+Done when the schema is served, so building the app stays cheap and the providers are the
+configured ones.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import ValidationException
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.utils.scope.state import ScopeState
+
+from domain.providers import OperationSpec, ProviderInfo
+from entrypoints.http.deps import ports_of
+from entrypoints.http.schemas_common import In
+from entrypoints.http.schemas_jobs import JobIn, inline_root
+
+REF_PREFIX = "#/components/schemas/"
+
+
+class ServedSchema(JsonRenderPlugin):
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        served = copy.deepcopy(openapi_schema)  # Litestar caches the one it hands over
+        drop_litestar_400s(served)
+        components: dict[str, Any] = served.setdefault("components", {}).setdefault("schemas", {})
+        describe_bodies(components)
+        providers = ports_of(request).providers.all()
+        components[JobIn.__name__] = job_body(components[JobIn.__name__], providers, components)
+        for name in ("AccountIn",):
+            components[name]["properties"]["provider_id"]["enum"] = sorted(p.id for p in providers)
+        return super().render(request, served)
+
+
+def drop_litestar_400s(schema: dict[str, Any]) -> None:
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("400", None)
+
+
+def body_structs() -> Iterator[type[In]]:
+    pending: list[type[In]] = [In]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls is not In:
+            yield cls
+
+
+def describe_bodies(components: dict[str, Any]) -> None:
+    structs = sorted(body_structs(), key=lambda cls: cls.__name__)
+    _, generated = msgspec.json.schema_components(structs, ref_template=REF_PREFIX + "{name}")
+    names = {cls.__name__ for cls in structs}
+    for name, schema in generated.items():
+        if name in names or name not in components:
+            components[name] = schema
+
+
+def job_body(base: dict[str, Any], providers: Sequence[ProviderInfo], components: dict[str, Any]) -> dict[str, Any]:
+    """One variant of `base` per provider operation."""
+    variants = [_variant(base, info, spec, components) for info in providers for spec in info.operations]
+    return {"title": base.get("title", "JobIn"), "oneOf": variants,
+            "description": "A job for one of the operations `GET /v1/providers` lists. A child job "
+                           "(`parent_job_id`) may send fewer inputs: its parent's results fill them."}
+
+
+def _variant(base: dict[str, Any], info: ProviderInfo, spec: OperationSpec,
+             components: dict[str, Any]) -> dict[str, Any]:
+    variant = copy.deepcopy(base)
+    properties = variant["properties"]
+    properties["provider_id"] = {"type": "string", "const": info.id}
+    properties["operation_type"] = {"type": "string", "const": str(spec.operation_type)}
+    params = _params_schema(info, spec, components)
+    properties["params"] = params
+    properties["input_asset_ids"].update(maxItems=spec.max_inputs, uniqueItems=True)
+    if spec.min_inputs:  # unless the job has a parent, whose results make up for missing inputs
+        variant["anyOf"] = [
+            {"required": ["input_asset_ids"], "properties": {"input_asset_ids": {"minItems": spec.min_inputs}}},
+            {"required": ["parent_job_id"], "properties": {"parent_job_id": {"type": "string"}}}]
+    if params.get("required"):
+        variant["required"] = sorted({*variant.get("required", []), "params"})
+    variant["title"] = f"{info.id} {spec.operation_type}"
+    return variant
+
+
+def _params_schema(info: ProviderInfo, spec: OperationSpec, components: dict[str, Any]) -> dict[str, Any]:
+    """The operation's params schema, its `$defs` moved to the components under the provider's name."""
+    schema = inline_root(spec.params_schema())
+    defs: dict[str, Any] = schema.pop("$defs", {})
+    renamed = {f"#/$defs/{name}": f"{REF_PREFIX}{info.id}.{name}" for name in defs}
+    for name, definition in defs.items():
+        components[f"{info.id}.{name}"] = _with_refs(definition, renamed)
+    moved: dict[str, Any] = _with_refs(schema, renamed)
+    return moved
+
+
+def _with_refs(node: Any, renamed: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        return {key: renamed.get(value, value) if key == "$ref" else _with_refs(value, renamed)
+                for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_refs(item, renamed) for item in node]
+    return node
+
+
+async def strict_json_body(request: Request[Any, Any, Any]) -> None:
+    """`before_request`: a JSON body is checked against its `In` struct as its schema reads.
+
+    Litestar converts bodies leniently (`"5"` for an int, `0` for a date-time), so requests
+    the schema calls invalid were accepted; here a wrong type is a 422. JSON Schema counts
+    `9.0` as an integer, which msgspec's strict mode would refuse: whole floats become ints
+    first, and that document is what Litestar's own parsing then reads."""
+    field = request.route_handler.parsed_fn_signature.parameters.get("data")
+    target = getattr(field, "annotation", None)
+    if not (isinstance(target, type) and issubclass(target, In)):
+        return
+    try:
+        document = whole_numbers(msgspec.json.decode(await request.body()))
+    except msgspec.DecodeError:
+        return  # not JSON at all: Litestar's own parsing reports it
+    try:
+        msgspec.convert(document, target, strict=True)
+    except msgspec.ValidationError as error:
+        raise ValidationException(detail=f"Validation failed for {request.method} {request.url.path}",
+                                  extra=[{"message": str(error), "key": "data", "source": "body"}]) from None
+    ScopeState.from_scope(request.scope).json = document  # Request.json() reads this cache
+
+
+def whole_numbers(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers(item) for item in value]
+    return value
