@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(VENV)/bin/pixrelay serve
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check domain application adapters entrypoints tests bench
+	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -32,10 +32,16 @@ unit: $(STAMP)
 	$(PY) -m pytest -q
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check domain application adapters entrypoints tests bench
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q --cov=domain --cov=application --cov-branch --cov-report=term:skip-covered --cov-fail-under=90
+
+# The crash test at soak size: >= 200 kill -9 of random workers while jobs run.
+soak: $(STAMP)
+	PIXRELAY_CRASH_JOBS=300 PIXRELAY_CRASH_KILLS=200 PIXRELAY_CRASH_EVERY=0.4 \
+		$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_crash.py
+	PIXRELAY_SIM_STEPS=50000 PIXRELAY_SIM_SEEDS=1,2,3,4,5,6,7,8 $(PY) -m pytest -q tests/simulation
 
 bench: $(STAMP)
 	$(PY) -m bench
