@@ -7,6 +7,8 @@ events, waking workers in every process) and S3 from the environment; the same c
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -30,6 +32,7 @@ from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.redis.session_cache import RedisSessionCache
 from adapters.redis.work_signal import RedisWorkSignal
 from adapters.security.passwords import Argon2PasswordHasher
+from adapters.security.secret_box import FernetSecretBox
 from adapters.security.tokens import JwtTokenIssuer
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import migrate
@@ -60,6 +63,18 @@ def policies_for(settings: Settings) -> Policies:
     )
 
 
+def secret_box(settings: Settings) -> FernetSecretBox:
+    """Provider keys are sealed at rest with PIXRELAY_SECRETS_KEY; without it, with a key
+    derived from the JWT secret every replica shares (scale-out), or generated once and kept
+    in the data dir (embedded)."""
+    if settings.secrets_key:
+        return FernetSecretBox(settings.secrets_key)
+    if settings.jwt_secret:
+        digest = hashlib.sha256(b"pixrelay provider secrets\0" + settings.jwt_secret.encode()).digest()
+        return FernetSecretBox(base64.urlsafe_b64encode(digest).decode())
+    return FernetSecretBox(persistent_secret(settings.data_dir, "secrets_key", factory=FernetSecretBox.new_key))
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
@@ -86,7 +101,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
         providers = build_providers(settings, http, clock.now, downloads)
         jwt_secret = settings.jwt_secret or persistent_secret(settings.data_dir, "jwt_secret")
         ports = Ports(
-            uow=SqlUnitOfWorkFactory(engine), blobs=blobs, providers=StaticProviderRegistry(providers),
+            uow=SqlUnitOfWorkFactory(engine, secret_box(settings)), blobs=blobs, providers=StaticProviderRegistry(providers),
             clock=clock, ids=TimeOrderedIds(), random=SecureRandom(), hasher=Argon2PasswordHasher(),
             tokens=JwtTokenIssuer(jwt_secret, ttl_seconds=settings.access_token_ttl),
             rate_limiter=rate_limiter, events=LoggingEventBus(events), signal=signal,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -85,6 +85,19 @@ FIELDS: dict[str, type] = {
 KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
 
 
+def check_fernet_key(key: str) -> None:
+    """ValueError unless `key` is a Fernet key (32 bytes, url-safe base64)."""
+    import base64
+    import binascii
+
+    try:
+        raw = base64.urlsafe_b64decode(key.encode())
+    except (binascii.Error, ValueError) as error:
+        raise ValueError("not base64") from error
+    if len(raw) != 32:
+        raise ValueError("not 32 bytes")
+
+
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines; blank lines and # comments ignored; optional quotes stripped."""
     values: dict[str, str] = {}
@@ -158,6 +171,13 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_S3_BUCKET is required when S3 is configured")
     if settings.jwt_secret is not None and len(settings.jwt_secret) < 32:
         raise SettingsError("PIXRELAY_JWT_SECRET must be at least 32 characters")
+    if settings.secrets_key is not None:
+        try:
+            check_fernet_key(settings.secrets_key)
+        except ValueError:
+            raise SettingsError("PIXRELAY_SECRETS_KEY must be 32 url-safe base64-encoded bytes "
+                                "(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
+                                ) from None
     if not settings.embedded and settings.jwt_secret is None:
         raise SettingsError("PIXRELAY_JWT_SECRET is required with an external database (replicas must share it)")
     if bool(settings.admin_email) != bool(settings.admin_password):
@@ -188,13 +208,14 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_LOG_LEVEL must be debug, info, warning or error")
 
 
-def persistent_secret(data_dir: Path, name: str, nbytes: int = 48) -> str:
+def persistent_secret(data_dir: Path, name: str, nbytes: int = 48,
+                      factory: Callable[[], str] | None = None) -> str:
     """A secret generated once and kept in the data dir (owner-only), reused on every start."""
     path = data_dir / name
     if path.is_file():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(nbytes)
+    value = factory() if factory else secrets.token_urlsafe(nbytes)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(value)

@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy import Row, and_, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.security.secret_box import PlainSecretBox, SecretBox
 from adapters.sql.rows import convert
 from adapters.sql.tables import accounts
 from domain.accounts import AccountStatus, ProviderAccount
@@ -29,16 +30,25 @@ def _fields(account: ProviderAccount, names: tuple[str, ...]) -> dict[str, Any]:
 
 
 class SqlAccountRepository:
-    def __init__(self, conn: AsyncConnection) -> None:
+    """Secrets are sealed by `box` on the way in and opened on the way out: the table never
+    holds a provider key in the clear (with an encrypting box)."""
+
+    def __init__(self, conn: AsyncConnection, box: SecretBox | None = None) -> None:
         self._conn = conn
+        self._box = box or PlainSecretBox()
+
+    def _account(self, row: Row[Any]) -> ProviderAccount:
+        account = to_account(row)
+        return msgspec.structs.replace(account, secret=self._box.open(account.secret))
 
     async def add(self, account: ProviderAccount) -> None:
         values = msgspec.to_builtins(account, builtin_types=(datetime,))
+        values["secret"] = self._box.seal(account.secret)
         await self._conn.execute(accounts.insert().values(values))
 
     async def get(self, account_id: str) -> ProviderAccount | None:
         row = (await self._conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
-        return None if row is None else to_account(row)
+        return None if row is None else self._account(row)
 
     async def find(self, provider_id: str | None = None, owner_user_id: str | None = None,
                    shared_only: bool = False) -> list[ProviderAccount]:
@@ -49,7 +59,7 @@ class SqlAccountRepository:
             query = query.where(accounts.c.owner_user_id == owner_user_id)
         if shared_only:
             query = query.where(accounts.c.owner_user_id.is_(None))
-        return [to_account(row) for row in await self._conn.execute(query)]
+        return [self._account(row) for row in await self._conn.execute(query)]
 
     async def candidates(self, provider_id: str, user_id: str) -> list[ProviderAccount]:
         query = (
@@ -58,14 +68,14 @@ class SqlAccountRepository:
                    or_(accounts.c.owner_user_id.is_(None), accounts.c.owner_user_id == user_id))
             .order_by(accounts.c.created_at, accounts.c.id)
         )
-        return [to_account(row) for row in await self._conn.execute(query)]
+        return [self._account(row) for row in await self._conn.execute(query)]
 
     async def update(self, account: ProviderAccount) -> None:
         # A maximum lowered, in a race, below the jobs reserved right now stops at their
         # number: the schema (like the domain) never has current_jobs above the maximum.
         await self._conn.execute(
             update(accounts).where(accounts.c.id == account.id).values(
-                **_fields(account, ADMIN_FIELDS),
+                **{**_fields(account, ADMIN_FIELDS), "secret": self._box.seal(account.secret)},
                 max_concurrent_jobs=case(
                     (accounts.c.current_jobs > account.max_concurrent_jobs, accounts.c.current_jobs),
                     else_=account.max_concurrent_jobs,
@@ -100,7 +110,7 @@ class SqlAccountRepository:
             .returning(*accounts.c)
         )
         row = result.first()
-        return None if row is None else to_account(row)
+        return None if row is None else self._account(row)
 
     async def release(self, account_id: str, refund: int) -> None:
         await self._conn.execute(
@@ -122,4 +132,4 @@ class SqlAccountRepository:
             .returning(*accounts.c)
         )
         row = result.first()
-        return None if row is None else to_account(row)
+        return None if row is None else self._account(row)

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlProviderUploadRepository
 from adapters.sql.audit import SqlAuditRepository
@@ -47,8 +48,9 @@ class SqlUnitOfWork:
     audit: AuditRepository
     webhooks: WebhookRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self._engine = engine
+        self._box = box
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -63,7 +65,7 @@ class SqlUnitOfWork:
         self.sessions = SqlSessionRepository(conn)
         self.jobs = SqlJobRepository(conn)
         self.submissions = SqlSubmissionRepository(conn)
-        self.accounts = SqlAccountRepository(conn)
+        self.accounts = SqlAccountRepository(conn, self._box)
         self.assets = SqlAssetRepository(conn)
         self.uploads = SqlProviderUploadRepository(conn)
         self.lineage = SqlLineageRepository(conn)
@@ -101,8 +103,9 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self.engine = engine
+        self.box = box
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.box)

@@ -50,6 +50,9 @@ def test_a_malformed_dotenv_line_is_named(tmp_path: Path) -> None:
     ({"PIXRELAY_PROVIDERS": "sim,midjourney"}, "PIXRELAY_PROVIDERS"),
     ({"PIXRELAY_PROVIDER_URLS": "replicate=ftp://x"}, "PIXRELAY_PROVIDER_URLS"),
     ({"PIXRELAY_PUBLIC_URL": "pixrelay.example"}, "PIXRELAY_PUBLIC_URL"),
+    ({"PIXRELAY_SECRETS_KEY": "too-short"}, "PIXRELAY_SECRETS_KEY"),
+    ({"PIXRELAY_LEASE_SECONDS": "1"}, "PIXRELAY_LEASE_SECONDS"),
+    ({"PIXRELAY_POLL_SECONDS": "fast"}, "PIXRELAY_POLL_SECONDS"),
 ])
 def test_bad_values_name_their_setting(tmp_path: Path, env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
