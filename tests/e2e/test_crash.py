@@ -32,13 +32,19 @@ JOBS = int(os.environ.get("PIXRELAY_CRASH_JOBS", "40"))
 KILLS = int(os.environ.get("PIXRELAY_CRASH_KILLS", "8"))
 KILL_EVERY = float(os.environ.get("PIXRELAY_CRASH_EVERY", "1.0"))
 SEED = int(os.environ.get("PIXRELAY_CRASH_SEED", "7"))
-OUTCOMES = ["success"] * 6 + ["transient_error", "account_error", "final_error"]
+OUTCOMES = ["success"] * 6 + ["transient_error", "final_error"]
+ACCOUNTS = 8
+ACCOUNT_ERRORS = 3  # each disables an account for good: leave enough of the pool to finish
+
+
+def outcome(rng: random.Random, n: int) -> str:
+    return "account_error" if n % 10 == 3 and n // 10 < ACCOUNT_ERRORS else rng.choice(OUTCOMES)
 
 
 def job_request(rng: random.Random, n: int, source: str) -> dict[str, Any]:
     params: dict[str, Any] = {"prompt": f"crash {n}", "seed": n, "width": 64, "height": 64,
                               "sim_latency_ms": rng.choice([0, 200, 800, 1500, 2500]),
-                              "sim_outcome": rng.choice(OUTCOMES)}
+                              "sim_outcome": outcome(rng, n)}
     if rng.random() < 0.3:
         return {"provider_id": "sim", "operation_type": "image_to_video", "input_asset_ids": [source],
                 "params": {**params, "seconds": 1, "fps": 2}}
@@ -74,7 +80,7 @@ def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
         "PIXRELAY_S3_ENDPOINT_URL": s3_endpoint, "PIXRELAY_S3_BUCKET": f"pixrelay-crash-{uuid.uuid4().hex[:12]}",
         "PIXRELAY_S3_ACCESS_KEY_ID": "moto", "PIXRELAY_S3_SECRET_ACCESS_KEY": "moto",
         "PIXRELAY_JWT_SECRET": "crash-test-secret-" + uuid.uuid4().hex,
-        "PIXRELAY_SIM_STATE_DIR": str(tmp_path / "sim-state"), "PIXRELAY_SIM_ACCOUNTS": "6",
+        "PIXRELAY_SIM_STATE_DIR": str(tmp_path / "sim-state"), "PIXRELAY_SIM_ACCOUNTS": str(ACCOUNTS),
         "PIXRELAY_PROVIDERS": "sim", "PIXRELAY_WORKER_CONCURRENCY": "3",
         "PIXRELAY_LEASE_SECONDS": "3", "PIXRELAY_POLL_SECONDS": "0.3", "PIXRELAY_SIGNUP_CREDITS": "100000",
     })
