@@ -1,0 +1,1 @@
+"""pixrelay benchmarks, each beside its baseline: `make bench` (python -m bench)."""
