@@ -55,6 +55,9 @@ class ProviderInfo(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     operations: tuple[OperationSpec, ...]
     upload_ttl_seconds: int | None = None  # how long an uploaded input stays usable there
+    # True when `find(reference)` answering None proves the provider never took that submission,
+    # so sending it again cannot start a second remote job.
+    finds_by_reference: bool = False
 
     def operation(self, operation_type: str) -> Result[OperationSpec, DomainError]:
         for spec in self.operations:

@@ -109,6 +109,7 @@ def _spec(operation: OperationType, params: type[msgspec.Struct], price: PriceRu
 SIM_INFO = ProviderInfo(
     id=SIM_PROVIDER_ID,
     name="pixrelay simulator",
+    finds_by_reference=True,
     operations=(
         _spec(OperationType.TEXT_TO_IMAGE, SimImageParams, _PER_IMAGE, 0),
         _spec(OperationType.IMAGE_TO_IMAGE, SimImageParams, _PER_IMAGE, 1),

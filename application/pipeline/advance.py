@@ -217,6 +217,14 @@ class AdvanceJob:
         provider_job_id = found.unwrap()
         if provider_job_id is not None:
             return await self._attach(job, client, account, provider_job_id)
+        if not client.info.finds_by_reference:
+            # The provider cannot tell whether it took this submission: sending it again could
+            # start (and bill) a second remote job, and doing so on every recovery would never
+            # end. Count it as a failed attempt instead: bounded by max_attempts.
+            return await self._fail_or_retry(job, account, ProviderFailure(
+                kind=FailureKind.TRANSIENT, code="SUBMIT_OUTCOME_UNKNOWN",
+                message="the submission's answer was lost and the provider cannot look it up"),
+                blame_account=False)
         inputs = await self._inputs.stage(job, await self._inputs.input_ids(job, 0), client, account)
         if isinstance(inputs, Failure):
             return await self._fail_or_retry(job, account, inputs.failure())

@@ -1,7 +1,13 @@
-"""Infrastructure faults, made real by a TCP fault proxy in front of the real service.
+"""Infrastructure faults, made real by a TCP fault proxy (tests/support/fault_proxy.py) in
+front of the real service.
 
 - Redis unreachable: the API keeps serving (rate limits fail open, events and wake-ups are
   dropped, the session cache misses), each request bounded; back up, limits apply again.
+- Postgres connection cut at every point of a job submission: 503, never 500, no partial
+  write, and the same app serves again once it is back. Cut at points of a worker's run:
+  no reservation, run slot or hold leaks, and the job completes; the worker loop survives.
+- A provider black-holed: its circuit opens, jobs wait without spending attempts or
+  blaming the account, and complete once it is back.
 """
 
 from __future__ import annotations
@@ -295,7 +301,7 @@ def test_postgres_blip_in_a_worker_step_leaks_nothing_and_the_job_still_complete
     account = api.pool_account(credits=ACCOUNT_CREDITS, max_concurrent_jobs=1)
     alice = api.seeded("alice", quota=QuotaPolicy(max_concurrent_jobs=1))
     drain = api.wiring.get(DrainOnce)
-    # Cut the connection after every other chunk one job's whole run sends, until the cut
+    # Cut the connection after every third chunk one job's whole run sends, until the cut
     # comes too late. One slot on the account and one for the user: a leaked reservation
     # or run slot stops the next job from running at all.
     for cut in range(1, MAX_WORKER_CUTS, WORKER_CUT_STRIDE):
@@ -334,8 +340,10 @@ def test_the_worker_backs_off_through_a_postgres_blip_and_carries_on(pg_api: Api
     worker = Worker(claim, api.wiring.get(RunJob), api.wiring.ports.signal, concurrency=1, idle_seconds=0.02)
     before = pg_proxy.forwarded
     assert api.run(claim) == []
+    claim_chunks = pg_proxy.forwarded - before
+    assert claim_chunks > 1
     # the worker's first claim loses its connection while waiting for its last statement's answer
-    pg_proxy.reset_after(pg_proxy.forwarded - before - 1)
+    pg_proxy.reset_after(claim_chunks - 1)
     stop = asyncio.Event()
     running = api.client.blocking_portal.start_task_soon(worker.run, stop)
     try:

@@ -140,6 +140,8 @@ class FaultProxy:
         """Forward `chunks` more chunks to the target, then answer nothing more and reset as
         `reset()` does, a moment later: the target may act on the last one (a COMMIT, say)
         but its answer never arrives. Until then the mode is pass."""
+        if chunks < 1:
+            raise ValueError("reset_after needs at least one chunk to pass")
         self._switch(Mode.PASS)
         self._cut_after = chunks
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
+import msgspec
 from returns.result import Failure, Success
 
 from adapters.providers.guarded import GuardedProvider
@@ -244,5 +245,37 @@ def test_cooldown_expiry_makes_an_account_usable_again() -> None:
         async with w.ports.uow() as uow:
             fresh = await uow.accounts.get(account.id)
         assert fresh is not None and fresh.status is AccountStatus.ACTIVE and fresh.consecutive_failures == 0
+
+    run(scenario)
+
+
+class NoLookup(Scripted):
+    """A provider that cannot find submissions by our reference (most real ones)."""
+
+    @property
+    def info(self) -> Any:
+        return msgspec.structs.replace(self._inner.info, finds_by_reference=False)
+
+
+def test_a_lost_submit_answer_is_a_bounded_retry_where_the_provider_cannot_look_it_up() -> None:
+    async def timed_out(secret: str, request: Any) -> Any:
+        return Failure(ProviderFailure(kind=FailureKind.TRANSIENT, code="PROVIDER_TIMEOUT", message="read timeout"))
+
+    async def scenario() -> None:
+        w, _, alice = await world(lambda sim: NoLookup(sim, submit=timed_out))
+        account = await add_account(w)
+        job_id = await submit(w, alice)
+        for _ in range(8):
+            await w.get(DrainOnce)()
+            w.clock.advance(120)
+        ended = await job(w, job_id)
+        # Each lost answer cost one attempt (no endless re-sending), and the account was not blamed.
+        assert ended.status is JobStatus.FAILED and ended.attempts == ended.max_attempts
+        assert ended.error_code == "SUBMIT_OUTCOME_UNKNOWN"
+        async with w.ports.uow() as uow:
+            fresh = await uow.accounts.get(account.id)
+            submissions = await uow.submissions.for_job(job_id)
+        assert fresh is not None and fresh.failure_count == 0 and fresh.current_jobs == 0
+        assert len(submissions) == ended.max_attempts
 
     run(scenario)
