@@ -69,26 +69,8 @@ def price_request(providers: ProviderRegistry, request: JobRequest) -> Result[Pr
     params_result = validate_params(spec, request.params)
     if isinstance(params_result, Failure):
         return Failure(params_result.failure())
-    inputs = check_inputs(spec, request)
-    if isinstance(inputs, Failure):
-        return Failure(inputs.failure())
     params = params_result.unwrap()
     return Success(Priced(spec, params, spec.price.cost(params)))
-
-
-def check_inputs(spec: OperationSpec, request: JobRequest) -> Result[None, DomainError]:
-    """Distinct inputs, as many as the operation takes; a child job's parent makes up for
-    missing ones (its results are used when it runs)."""
-    count = len(request.input_asset_ids)
-    if len(set(request.input_asset_ids)) != count:
-        return Failure(DomainError(ErrorCode.VALIDATION_ERROR, "input_asset_ids has duplicates",
-                                   field="input_asset_ids"))
-    from_parent = spec.max_inputs if request.parent_job_id else 0
-    if count + from_parent < spec.min_inputs or count > spec.max_inputs:
-        counted = check_input_count(spec, count)
-        if isinstance(counted, Failure):
-            return Failure(counted.failure())
-    return Success(None)
 
 
 class CreateJob:
@@ -148,7 +130,7 @@ class CreateJob:
         user = await uow.users.get(actor.user_id)
         if user is None or not user.is_active:
             return Failure(not_found("user"))
-        checked = await self._check_relations(uow, actor, request)
+        checked = await self._check_relations(uow, actor, request, priced.spec)
         if isinstance(checked, Failure):
             return checked
         job_id = self._ids.new_id()
@@ -184,14 +166,22 @@ class CreateJob:
                               operation_type=str(job.operation_type)))
         return Success(Created(job, created=True))
 
-    async def _check_relations(self, uow: UnitOfWork, actor: Actor,
-                               request: JobRequest) -> Result[None, DomainError]:
-        inputs = request.input_asset_ids  # distinct and counted by check_inputs
+    async def _check_relations(self, uow: UnitOfWork, actor: Actor, request: JobRequest,
+                               spec: OperationSpec) -> Result[None, DomainError]:
+        inputs = list(dict.fromkeys(request.input_asset_ids))
+        if len(inputs) != len(request.input_asset_ids):
+            return Failure(DomainError(ErrorCode.VALIDATION_ERROR, "input_asset_ids has duplicates",
+                                       field="input_asset_ids"))
         owned = {a.id: a for a in await uow.assets.many(inputs)} if inputs else {}
         for asset_id in inputs:
             asset = owned.get(asset_id)
             if asset is None or asset.owner_id != actor.user_id or asset.is_deleted:
                 return Failure(not_found(f"asset {asset_id}"))
+        from_parent = spec.max_inputs if request.parent_job_id else 0
+        if len(inputs) + from_parent < spec.min_inputs or len(inputs) > spec.max_inputs:
+            counted = check_input_count(spec, len(inputs))
+            if isinstance(counted, Failure):
+                return Failure(counted.failure())
         if request.parent_job_id is not None:
             parent = await uow.jobs.get(request.parent_job_id)
             if parent is None or parent.user_id != actor.user_id:

@@ -17,8 +17,7 @@ class Quote(msgspec.Struct, frozen=True):
 class QuoteJob:
     """Estimate the credits a job would cost.
 
-    - The same checks of the request itself as creating a job: provider, operation,
-      params, the number of inputs (whether they exist is checked when the job is created).
+    - The same checks as creating a job: provider, operation and params.
     - Nothing is held, counted or stored.
     """
 

@@ -27,8 +27,9 @@ from litestar.utils.scope.state import ScopeState
 
 from domain.providers import OperationSpec, ProviderInfo
 from entrypoints.http.deps import ports_of
+from entrypoints.http.schemas_accounts import AccountIn
 from entrypoints.http.schemas_common import In
-from entrypoints.http.schemas_jobs import JobIn, inline_root
+from entrypoints.http.schemas_jobs import JobIn, QuoteIn, inline_root
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -41,8 +42,8 @@ class ServedSchema(JsonRenderPlugin):
         describe_bodies(components)
         providers = ports_of(request).providers.all()
         components[JobIn.__name__] = job_body(components[JobIn.__name__], providers, components)
-        for name in ("AccountIn",):
-            components[name]["properties"]["provider_id"]["enum"] = sorted(p.id for p in providers)
+        components[QuoteIn.__name__] = job_body(components[QuoteIn.__name__], providers, components, inputs=False)
+        components[AccountIn.__name__]["properties"]["provider_id"]["enum"] = sorted(p.id for p in providers)
         return super().render(request, served)
 
 
@@ -71,24 +72,28 @@ def describe_bodies(components: dict[str, Any]) -> None:
             components[name] = schema
 
 
-def job_body(base: dict[str, Any], providers: Sequence[ProviderInfo], components: dict[str, Any]) -> dict[str, Any]:
-    """One variant of `base` per provider operation."""
-    variants = [_variant(base, info, spec, components) for info in providers for spec in info.operations]
-    return {"title": base.get("title", "JobIn"), "oneOf": variants,
-            "description": "A job for one of the operations `GET /v1/providers` lists. A child job "
-                           "(`parent_job_id`) may send fewer inputs: its parent's results fill them."}
+def job_body(base: dict[str, Any], providers: Sequence[ProviderInfo], components: dict[str, Any], *,
+             inputs: bool = True) -> dict[str, Any]:
+    """One variant of `base` per provider operation; with the operation's input count when
+    `inputs` (a quote does not look at inputs)."""
+    variants = [_variant(base, info, spec, components, inputs) for info in providers for spec in info.operations]
+    description = base.get("description") or "A job for one of the operations `GET /v1/providers` lists."
+    if inputs:
+        description += " A child job (`parent_job_id`) may send fewer inputs: its parent's results fill them."
+    return {"title": base.get("title", "JobIn"), "oneOf": variants, "description": description}
 
 
-def _variant(base: dict[str, Any], info: ProviderInfo, spec: OperationSpec,
-             components: dict[str, Any]) -> dict[str, Any]:
+def _variant(base: dict[str, Any], info: ProviderInfo, spec: OperationSpec, components: dict[str, Any],
+             inputs: bool) -> dict[str, Any]:
     variant = copy.deepcopy(base)
     properties = variant["properties"]
     properties["provider_id"] = {"type": "string", "const": info.id}
     properties["operation_type"] = {"type": "string", "const": str(spec.operation_type)}
     params = _params_schema(info, spec, components)
     properties["params"] = params
-    properties["input_asset_ids"].update(maxItems=spec.max_inputs, uniqueItems=True)
-    if spec.min_inputs:  # unless the job has a parent, whose results make up for missing inputs
+    if inputs:
+        properties["input_asset_ids"].update(maxItems=spec.max_inputs, uniqueItems=True)
+    if inputs and spec.min_inputs:  # unless the job has a parent, whose results make up for missing inputs
         variant["anyOf"] = [
             {"required": ["input_asset_ids"], "properties": {"input_asset_ids": {"minItems": spec.min_inputs}}},
             {"required": ["parent_job_id"], "properties": {"parent_job_id": {"type": "string"}}}]

@@ -23,7 +23,16 @@ from domain.jobs import Job, JobStatus, OperationType
 from domain.ports import EventBus
 from entrypoints.http.deps import BEARER_SECURITY, doc, ports_of, require_user, uses
 from entrypoints.http.errors import ok, problems
-from entrypoints.http.schemas_jobs import JobIn, JobList, JobOut, QuoteOut, event_data, job_out, quote_out
+from entrypoints.http.schemas_jobs import (
+    JobIn,
+    JobList,
+    JobOut,
+    QuoteIn,
+    QuoteOut,
+    event_data,
+    job_out,
+    quote_out,
+)
 
 T = TypeVar("T")
 HEARTBEAT_SECONDS = 15.0
@@ -43,7 +52,7 @@ async def submit(data: JSONBody[JobIn], principal: NamedDependency[Principal], c
 
 @post("/quote", status_code=200, summary="Price a job", description=doc(QuoteJob),
       dependencies=uses(quote_job=QuoteJob), responses=problems(401, 422))
-async def quote(data: JSONBody[JobIn], quote_job: NamedDependency[QuoteJob]) -> QuoteOut:
+async def quote(data: JSONBody[QuoteIn], quote_job: NamedDependency[QuoteJob]) -> QuoteOut:
     return quote_out(ok(await quote_job(data.to_request())))
 
 

@@ -43,6 +43,10 @@ class JobIn(In, frozen=True):
                           parent_job_id=self.parent_job_id, workspace_id=self.workspace_id, name=self.name)
 
 
+class QuoteIn(JobIn, frozen=True):
+    """A job to price: the same body, but only provider, operation and params are checked."""
+
+
 class JobOut(msgspec.Struct, kw_only=True):
     id: str
     status: JobStatus

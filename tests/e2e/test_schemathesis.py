@@ -1,5 +1,7 @@
 """Schemathesis against the live OpenAPI of a real server process: every operation, every
-default check, zero failures.
+default check (but one for the upload form, see UNTYPED_FORM), 100 fuzzed examples per
+operation (fewer where an operation has fewer distinct inputs) on top of the schema's examples
+and the coverage phase, derandomized; zero failures.
 
 The server runs `pixrelay serve` (SQLite, local blobs, in-process worker, the `sim`
 provider only: fuzzed admin calls must not make accounts that reach real providers) on a
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,10 +33,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.pytest.lazy import get_all_tests
+from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from domain.assets import SNIFFED_MIME_TYPES
 from tests.support.media_samples import SAMPLES
-from tests.support.server import Server
+from tests.support.server import running, server_errors
 
 EXAMPLES = 100
 ADMIN_EMAIL = "root@example.com"
@@ -93,10 +97,8 @@ def register_upload_types() -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     workdir: Path = tmp_path_factory.mktemp("schemathesis")
-    server = Server(workdir, {"PIXRELAY_ADMIN_EMAIL": ADMIN_EMAIL, "PIXRELAY_ADMIN_PASSWORD": PASSWORD,
-                              "PIXRELAY_PROVIDERS": "sim", "PIXRELAY_LOG_LEVEL": "warning"})
-    server.start()
-    try:
+    with running(workdir, {"PIXRELAY_ADMIN_EMAIL": ADMIN_EMAIL, "PIXRELAY_ADMIN_PASSWORD": PASSWORD,
+                           "PIXRELAY_PROVIDERS": "sim", "PIXRELAY_LOG_LEVEL": "warning"}) as server:
         with httpx.Client(base_url=server.url, timeout=30) as client:
             tokens = {"user": register(client, "fuzz"), "admin": login(client, ADMIN_EMAIL),
                       **{path: register(client, f"ender{i}") for i, path in enumerate(SESSION_ENDERS)}}
@@ -105,10 +107,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                                   headers=bearer(tokens["admin"]))
             assert granted.status_code == 200, granted.text
         yield Live(server.url, tokens)
-    finally:
-        server.stop_if_running()
-    errors = [line for line in server.output().splitlines() if "Traceback" in line or "http.unexpected" in line]
-    assert not errors, server.output()[-5000:]
+    assert not server_errors(server), server.output()[-5000:]
 
 
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None,
@@ -133,12 +132,30 @@ def moment(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
 
 
+# The one check left out, for the one operation it cannot judge: the upload's form parts are
+# untyped text, so a number or object generated for `workspace_id` reaches the server as the
+# characters a string could also be. Schemathesis re-reads a sent form to see that, but gives
+# up when the file part is raw bytes, and then reports the server for accepting "invalid"
+# data. Refusals of hostile uploads are tested in tests/e2e/test_upload_corpus.py.
+UNTYPED_FORM = "POST /v1/assets"
+
+
 def call_and_validate(case: schemathesis.Case, live: Live, seen: Counter[str]) -> None:
     seen[case.operation.label] += 1
     keep_valid(case)
-    case.call_and_validate(base_url=live.url, timeout=30)
+    excluded = [negative_data_rejection] if case.operation.label == UNTYPED_FORM else []
+    case.call_and_validate(base_url=live.url, timeout=30, excluded_checks=excluded)
 
 
+def describe(error: BaseException) -> str:
+    """The error and, for groups (check failures, Hypothesis' flaky reports), what is inside."""
+    text = f"{type(error).__name__}: {error}"
+    for inner in getattr(error, "exceptions", ()):
+        text += "\n  " + describe(inner).replace("\n", "\n  ")
+    return text
+
+
+@pytest.mark.timeout(900)  # about a minute alone; a machine busy with other runs may take several
 def test_every_operation_passes_every_default_check(live: Live) -> None:
     # The lazy `schemathesis.pytest.from_fixture(...).parametrize()` loader reads a node
     # attribute pytest 9 no longer has; this runs the very tests it would build (examples,
@@ -147,12 +164,16 @@ def test_every_operation_passes_every_default_check(live: Live) -> None:
     schema = schemathesis.openapi.from_url(f"{live.url}/schema/openapi.json")
     schema.auth(refresh_interval=None)(live.auth())
     seen: Counter[str] = Counter()
+    took: Counter[str] = Counter()
     failures: dict[str, str] = {}
     for built in get_all_tests(schema=schema, test_func=call_and_validate, settings=SETTINGS, given_kwargs=None):
         operation, test = built.ok()
+        started = time.monotonic()
         try:
             test(live=live, seen=seen)
         except (Exception, BaseExceptionGroup) as error:  # every failing operation is reported
-            failures[operation.label] = f"{type(error).__name__}: {error}"
-    print(f"schemathesis: {len(seen)} operations, {sum(seen.values())} calls: {dict(seen)}")
+            failures[operation.label] = describe(error)
+        took[operation.label] = time.monotonic() - started
+    slowest = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in took.most_common(5))
+    print(f"schemathesis: {len(seen)} operations, {sum(seen.values())} calls; slowest: {slowest}")
     assert not failures, "\n\n".join(f"{label}\n{detail}" for label, detail in failures.items())
