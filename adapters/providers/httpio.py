@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import mimetypes
+import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -351,3 +352,14 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     return parts.scheme, (parts.hostname or "").lower(), parts.port
 
+
+
+def created_id(created: Result[dict[str, Any], ProviderFailure], key: str, pattern: re.Pattern[str],
+               what: str) -> Result[str, ProviderFailure]:
+    """The remote job id out of a "created" answer: present, a string, and well formed."""
+    if isinstance(created, Failure):
+        return Failure(created.failure())
+    remote_id = created.unwrap().get(key)
+    if not isinstance(remote_id, str) or not pattern.fullmatch(remote_id):
+        return Failure(malformed(f"the {what} has no usable id"))
+    return Success(remote_id)

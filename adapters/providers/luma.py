@@ -45,6 +45,7 @@ from adapters.providers.httpio import (
     call,
     checked_request,
     classify_status,
+    created_id,
     failure,
     json_object,
     malformed,
@@ -235,12 +236,7 @@ class LumaProvider:
             return Failure(body)
         path = "/generations/image" if request.operation_type is OperationType.TEXT_TO_IMAGE else "/generations"
         created = await self._api(secret, "POST", path, json=body)
-        if isinstance(created, Failure):
-            return Failure(created.failure())
-        generation_id = created.unwrap().get("id")
-        if not isinstance(generation_id, str) or not _GENERATION_ID.fullmatch(generation_id):
-            return Failure(malformed("the created Luma generation has no usable id"))
-        return Success(generation_id)
+        return created_id(created, "id", _GENERATION_ID, "created Luma generation")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
         return Success(None)

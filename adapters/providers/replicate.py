@@ -55,6 +55,7 @@ from adapters.providers.httpio import (
     call,
     checked_request,
     classify_status,
+    created_id,
     failure,
     guess_mime,
     header,
@@ -311,12 +312,7 @@ class ReplicateProvider:
         else:
             path = f"/models/{model}/predictions"
         created = await self._api("POST", path, secret, json=body)
-        if isinstance(created, Failure):
-            return Failure(created.failure())
-        prediction_id = created.unwrap().get("id")
-        if not isinstance(prediction_id, str) or not _PREDICTION_ID.fullmatch(prediction_id):
-            return Failure(malformed("the created prediction has no usable id"))
-        return Success(prediction_id)
+        return created_id(created, "id", _PREDICTION_ID, "created prediction")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
         return Success(None)

@@ -50,6 +50,7 @@ from adapters.providers.httpio import (
     call,
     checked_request,
     classify_status,
+    created_id,
     failure,
     json_object,
     malformed,
@@ -270,12 +271,7 @@ class RunwayProvider:
         _, params = checked.unwrap()
         body = self._body(request.operation_type, params, request.inputs)
         created = await self._api(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
-        if isinstance(created, Failure):
-            return Failure(created.failure())
-        task_id = created.unwrap().get("id")
-        if not isinstance(task_id, str) or not _TASK_ID.fullmatch(task_id):
-            return Failure(malformed("the created Runway task has no usable id"))
-        return Success(task_id)
+        return created_id(created, "id", _TASK_ID, "created Runway task")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
         return Success(None)

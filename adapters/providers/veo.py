@@ -55,6 +55,7 @@ from adapters.providers.httpio import (
     call,
     checked_request,
     classify_status,
+    created_id,
     failure,
     json_object,
     malformed,
@@ -273,12 +274,7 @@ class VeoProvider:
         body = {"instances": [instance], "parameters": {_WIRE_NAMES[key]: value for key, value in fields.items()}}
         model = getattr(self._models, request.operation_type.value)
         created = await self._api(secret, "POST", f"models/{model}:predictLongRunning", json=body)
-        if isinstance(created, Failure):
-            return Failure(created.failure())
-        name = created.unwrap().get("name")
-        if not isinstance(name, str) or not _OPERATION.fullmatch(name):
-            return Failure(malformed("the Veo answer names no operation"))
-        return Success(name)
+        return created_id(created, "name", _OPERATION, "Veo operation")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
         return Success(None)
