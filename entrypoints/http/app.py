@@ -10,7 +10,6 @@ import punq
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.types import Message, Scope
@@ -20,12 +19,14 @@ from entrypoints.http import (
     routes_admin,
     routes_assets,
     routes_auth,
+    routes_console,
     routes_jobs,
     routes_ops,
     routes_providers,
     routes_users,
     routes_webhooks,
 )
+from entrypoints.http.api_reference import OfflineSwagger
 from entrypoints.http.deps import PRINCIPAL
 from entrypoints.http.errors import EXCEPTION_HANDLERS
 from entrypoints.http.metrics import ProviderHealth, RequestCounter
@@ -48,7 +49,7 @@ def _version() -> str:
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="pixrelay", version=_version(), path="/schema",
-        render_plugins=[ScalarRenderPlugin(), ServedSchema()],
+        render_plugins=[OfflineSwagger(), ServedSchema()],
         description="One HTTP API for generative media providers: jobs, assets with lineage, "
                     "quotas, credits, provider account pools. Errors are RFC 9457 problems "
                     "(application/problem+json) with a stable `code`.",
@@ -70,7 +71,8 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
     return Litestar(
         route_handlers=[routes_auth.router, routes_users.router, routes_providers.router, routes_jobs.router,
                         routes_assets.router, routes_accounts.router, routes_admin.router,
-                        routes_webhooks.router, routes_ops.router],
+                        routes_webhooks.router, routes_ops.router,
+                        routes_console.console_page, routes_console.session_router, routes_console.static_router],
         dependencies={"principal": PRINCIPAL},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=JSON_BODY_LIMIT,

@@ -19,6 +19,7 @@ from application.auth.authenticate import Authenticate, Principal
 from domain.errors import forbidden, unauthenticated
 from entrypoints.bootstrap import Ports
 from entrypoints.http.errors import ProblemException, ok
+from entrypoints.http.session_cookie import cookie_token
 
 MAX_TOKEN = 4096
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -58,13 +59,22 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return token
 
 
+def presented_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    """The bearer token; without an Authorization header, the console's session cookie."""
+    if "authorization" not in connection.headers:
+        token = cookie_token(connection)
+        if token is not None:
+            return token
+    return bearer_token(connection)
+
+
 async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     """The caller, checked once per request (guards and handlers share the answer)."""
     cached = connection.scope.get("auth")
     if isinstance(cached, Principal):
         return cached
     check: Authenticate = container_of(connection).resolve(Authenticate)
-    principal = ok(await check(bearer_token(connection)))
+    principal = ok(await check(presented_token(connection)))
     connection.scope["auth"] = principal  # where Litestar keeps `request.auth`
     return principal
 
