@@ -14,6 +14,7 @@ const view = document.getElementById('view');
 const header = document.querySelector('header.top');
 const ctx = { me: null, providers: null };
 let cleanup = null;
+let first = true;
 
 const ROUTES = [
   [/^#\/jobs\/([\w-]+)$/, job, 'jobs'],
@@ -69,7 +70,8 @@ async function route() {
     else link.removeAttribute('aria-current');
   }
   clear(view);
-  view.focus({ preventScroll: true });
+  if (!first) view.focus({ preventScroll: true }); // where a screen reader goes on to read the new page
+  first = false;
   try {
     cleanup = (await page.render(view, hash.match(pattern).slice(1), ctx)) || null;
   } catch (error) {
@@ -89,6 +91,11 @@ document.getElementById('sign-out').addEventListener('click', async () => {
   ctx.me = null;
   location.hash = '#/jobs';
   route();
+});
+
+document.querySelector('.skip').addEventListener('click', (event) => {
+  event.preventDefault(); // the hash belongs to the router
+  view.focus();
 });
 
 window.addEventListener('hashchange', route);

@@ -1,0 +1,213 @@
+"""The console's promises, each checked the way a person would see them in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from adapters.media import png
+from tests.browser.conftest import PHONE, Pages, Person, sign_in
+from tests.support.server import Server
+
+FIRST_PAGE_BUDGET = 200 * 1024
+
+
+def wait_done(client: httpx.Client, job_id: str, seconds: float = 30) -> dict[str, object]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        job: dict[str, object] = client.get(f"/v1/jobs/{job_id}").json()
+        if job["status"] in ("completed", "failed", "cancelled"):
+            return job
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} did not finish")
+
+
+def fill_sim_job(page: Page, operation: str, prompt: str, latency_ms: int) -> None:
+    page.get_by_label("Operation").select_option(operation)
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_text("Simulator controls").click()
+    page.get_by_label("sim latency ms").fill(str(latency_ms))
+
+
+def test_sign_in_keeps_tokens_out_of_scripts_and_sign_out_revokes(pages: Pages, server: Server, user: Person) -> None:
+    page = pages.open()
+    page.goto("/console")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+    sign_in(page, user)
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible()
+    expect(page.locator("#who")).to_contain_text(user.username)
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["pixrelay_access"]["httpOnly"] and cookies["pixrelay_access"]["sameSite"] == "Strict"
+    assert cookies["pixrelay_refresh"]["httpOnly"] and cookies["pixrelay_refresh"]["sameSite"] == "Strict"
+    assert page.evaluate("document.cookie") == ""  # nothing readable by scripts
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+    access = cookies["pixrelay_access"]["value"]
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    revoked = httpx.get(f"{server.url}/v1/users/me", headers={"Authorization": f"Bearer {access}"})
+    assert revoked.status_code == 401  # the session is gone on the server, not only in the browser
+    page.reload()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
+def test_an_image_job_from_the_form_completes_live_and_opens_in_the_gallery(pages: Pages, user: Person) -> None:
+    page = pages.signed_in(user)
+    page.get_by_role("link", name="New job").click()
+    fill_sim_job(page, "text_to_image", "a lighthouse at dusk", latency_ms=1500)
+    expect(page.locator("#quote")).to_have_text("This job costs 1 credit · you have 1000.")
+    page.evaluate("window.notReloaded = true")
+    page.get_by_role("button", name="Submit job").click()
+    status = page.locator("#job-status")
+    expect(status).to_have_text("processing", timeout=10_000)  # the page follows the job as it moves
+    expect(status).to_have_text("completed", timeout=20_000)
+    assert page.evaluate("window.notReloaded === true")  # live: no reload happened
+    expect(page.locator("ol.timeline")).to_contain_text("Completed")
+    expect(page.locator("dl.facts")).to_contain_text("1 captured")
+    result = page.locator("#results a.thumb")
+    expect(result).to_have_count(1)
+    asset_id = result.get_attribute("data-asset")
+    page.get_by_role("link", name="Jobs", exact=True).click()
+    expect(page.locator("tr[data-status=completed]")).to_have_count(1)
+    page.get_by_role("link", name="Gallery").click()
+    thumb = page.locator(f'#gallery a[data-asset="{asset_id}"] img')
+    expect(thumb).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    thumb.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("image")
+    expect(page.get_by_role("link", name="Download")).to_have_attribute("href", f"/v1/assets/{asset_id}/content")
+
+
+def test_after_an_image_to_video_job_the_lineage_graph_shows_both(pages: Pages, server: Server, user: Person) -> None:
+    with user.client(server) as api:
+        source = api.post("/v1/assets", files={"file": ("still.png", png(64, 64, 5), "image/png")}).json()["id"]
+    page = pages.signed_in(user)
+    page.goto(f"/console#/assets/{source}")
+    page.get_by_role("link", name="Use in a new job").click()
+    fill_sim_job(page, "image_to_video", "make it drift", latency_ms=0)
+    page.get_by_label("seconds").fill("2")
+    expect(page.locator(f'.pick [data-asset="{source}"]')).to_have_attribute("aria-checked", "true")
+    page.get_by_role("button", name="Submit job").click()
+    expect(page.locator("#job-status")).to_have_text("completed", timeout=20_000)
+    page.locator("#results a.thumb").click()
+    graph = page.locator("#lineage svg.lineage")
+    expect(graph).to_be_visible()
+    expect(graph.locator("a.node")).to_have_count(2)
+    expect(graph.locator("path.edge")).to_have_count(1)
+    expect(page.locator("#lineage")).to_contain_text("image to video")
+    page.get_by_label("Show").select_option("descendants")
+    expect(page.locator("#lineage")).to_contain_text("No lineage")  # a fresh video has no descendants yet
+    page.get_by_label("Show").select_option("both")
+    page.locator(f'#lineage a.node[data-node="{source}"]').click()  # a node leads to its asset
+    expect(page).to_have_url(f"{server.url}/console#/assets/{source}")
+    expect(page.locator("#lineage a.node.here")).to_have_attribute("data-node", source)
+
+
+def test_files_dropped_on_the_gallery_are_uploaded(pages: Pages, server: Server, user: Person) -> None:
+    page = pages.signed_in(user)
+    page.get_by_role("link", name="Gallery").click()
+    expect(page.locator("#gallery")).to_contain_text("Nothing here yet")
+    dropped = png(40, 30, 9)
+    data = base64.b64encode(dropped).decode()
+    transfer = page.evaluate_handle("""(data) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], 'dropped.png', { type: 'image/png' }));
+        return transfer;
+    }""", data)
+    zone = page.locator("#dropzone")
+    zone.dispatch_event("dragenter", {"dataTransfer": transfer})
+    zone.dispatch_event("dragover", {"dataTransfer": transfer})
+    zone.dispatch_event("drop", {"dataTransfer": transfer})
+    card = page.locator("#gallery a.thumb")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("dropped.png")
+    with user.client(server) as api:
+        [asset] = api.get("/v1/assets").json()["items"]
+    assert asset["original_filename"] == "dropped.png" and asset["size_bytes"] == len(dropped)
+    card.click()
+    expect(page.locator("dl.facts")).to_contain_text("image (image/png)")
+
+
+def test_an_admin_disables_an_account_and_the_next_job_uses_another(
+        pages: Pages, server: Server, admin: Person, user: Person) -> None:
+    with admin.client(server) as api:
+        pool = [a for a in api.get("/v1/admin/accounts?provider_id=sim").json()["items"] if a["owner_user_id"] is None]
+        for account in pool:  # whichever account is tried first is the one the admin turns off
+            api.patch(f"/v1/admin/accounts/{account['id']}", json={"status": "active", "priority": 0})
+        favourite = pool[0]
+        api.patch(f"/v1/admin/accounts/{favourite['id']}", json={"priority": 100})
+        before = {a["id"]: a["success_count"] for a in api.get("/v1/admin/accounts?provider_id=sim").json()["items"]}
+    operator = pages.signed_in(admin)
+    operator.get_by_role("link", name="Operator").click()
+    row = operator.locator(f'tr[data-account="{favourite["id"]}"]')
+    expect(row.locator(".badge")).to_have_text("active")
+    row.get_by_role("button", name="Disable").click()
+    expect(row.locator(".badge")).to_have_text("disabled")
+    expect(row.get_by_role("button", name="Enable")).to_be_visible()
+
+    page = pages.signed_in(user)
+    page.get_by_role("link", name="New job").click()
+    fill_sim_job(page, "text_to_image", "after the switch", latency_ms=300)
+    page.get_by_role("button", name="Submit job").click()
+    expect(page.locator("#job-status")).to_have_text("completed", timeout=20_000)
+
+    with admin.client(server) as api:
+        after = {a["id"]: a for a in api.get("/v1/admin/accounts?provider_id=sim").json()["items"]}
+        api.patch(f"/v1/admin/accounts/{favourite['id']}", json={"status": "active", "priority": 0})
+    used = [i for i, a in after.items() if a["success_count"] > before.get(i, 0)]
+    assert len(used) == 1 and used[0] != favourite["id"]
+    operator.reload()  # the operator sees it too
+    expect(operator.locator(f'tr[data-account="{used[0]}"] td.success')).not_to_have_text("—")
+
+
+def test_every_page_at_phone_width_is_labelled_and_fits(pages: Pages, admin: Person) -> None:
+    page = pages.signed_in(admin, PHONE)
+    for route in ("#/jobs", "#/new", "#/gallery", "#/usage", "#/admin", "#/admin/users", "#/admin/audit",
+                  "#/admin/providers"):
+        page.goto(f"/console{route}")
+        page.locator("main h1").first.wait_for()
+        page.wait_for_load_state("networkidle")
+        unlabelled = page.evaluate("""() => [...document.querySelectorAll('main input, main select, main textarea')]
+            .filter((el) => el.type !== 'hidden' && !el.classList.contains('sr-only')
+              && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+            .map((el) => el.name || el.outerHTML.slice(0, 80))""")
+        assert unlabelled == [], (route, unlabelled)
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, (route, overflow)
+    page.reload()
+    page.locator("main h1").first.wait_for()
+    page.keyboard.press("Tab")  # the skip link comes first, and leads past the navigation
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "view"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('view').contains(document.activeElement)")
+
+
+def test_the_first_page_stays_under_200_kb(pages: Pages) -> None:
+    page = pages.open()
+    sizes: list[int] = []
+    page.on("requestfinished", lambda request: sizes.append(
+        request.sizes()["responseBodySize"] + request.sizes()["responseHeadersSize"]))
+    page.goto("/console", wait_until="networkidle")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    total = sum(sizes)
+    print(f"first page: {len(sizes)} requests, {total / 1024:.1f} KB")
+    assert 0 < total <= FIRST_PAGE_BUDGET
+
+
+def test_the_api_reference_renders_offline(pages: Pages, server: Server) -> None:
+    page = pages.open()
+    elsewhere: list[str] = []
+    page.route("**/*", lambda route: (elsewhere.append(route.request.url), route.abort())
+               if not route.request.url.startswith(server.url) else route.continue_())
+    page.goto("/schema")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("pixrelay")
+    expect(page.locator(".opblock-tag-section").first).to_be_visible()
+    assert elsewhere == []
