@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck layers unit install clean bench soak
+.PHONY: run test lint typecheck layers unit install clean bench soak screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pixrelay needs Python 3.11+"'
@@ -42,6 +42,10 @@ soak: $(STAMP)
 	PIXRELAY_CRASH_JOBS=300 PIXRELAY_CRASH_KILLS=200 PIXRELAY_CRASH_EVERY=0.4 \
 		$(PY) -m pytest -q -p no:cacheprovider tests/e2e/test_crash.py
 	PIXRELAY_SIM_STEPS=50000 PIXRELAY_SIM_SEEDS=1,2,3,4,5,6,7,8 $(PY) -m pytest -q tests/simulation
+
+# Screenshots of every console page (desktop and phone) from a seeded server: docs/screenshots/.
+screenshots: $(STAMP)
+	$(PY) tools/screenshots.py
 
 bench: $(STAMP)
 	$(PY) -m bench

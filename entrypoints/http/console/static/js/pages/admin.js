@@ -125,25 +125,57 @@ async function audit(root) {
   await load();
 }
 
+// Prometheus text: {provider: {circuit, calls, failures}} from the provider families of /metrics.
+function circuits(text) {
+  const out = {};
+  const line = /^pixrelay_provider_(circuit_state|calls_total|call_failures_total)\{([^}]*)\}\s+([\d.eE+-]+)$/;
+  for (const row of text.split('\n')) {
+    const m = row.match(line);
+    if (!m) continue;
+    const labels = Object.fromEntries([...m[2].matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const p = (out[labels.provider] = out[labels.provider] || { circuit: '—', calls: 0, failures: 0 });
+    const value = Number(m[3]);
+    if (m[1] === 'circuit_state' && value === 1) p.circuit = labels.state;
+    if (m[1] === 'calls_total') p.calls += value;
+    if (m[1] === 'call_failures_total') p.failures += value;
+  }
+  return out;
+}
+
+const CIRCUIT_BADGE = { closed: 'ok', open: 'failing', half_open: 'pending' };
+
 async function providers(root) {
-  const [stats, ready] = await Promise.all([api('/v1/admin/stats'),
-    fetch('/health/ready').then((r) => r.json()).catch(() => ({ checks: {} }))]);
-  root.append(h('section', { class: 'card' }, h('h2', {}, 'Health and circuits'),
-    h('ul', { class: 'checks' }, Object.entries(ready.checks || {}).map(([name, c]) =>
-      h('li', {}, badge(c.ok ? 'ok' : 'failing'), ` ${name.replaceAll('_', ' ')}`, c.detail ? h('small', { class: 'muted' }, ` — ${c.detail}`) : null)))));
+  const [stats, ready, metrics] = await Promise.all([api('/v1/admin/stats'),
+    fetch('/health/ready').then((r) => r.json()).catch(() => ({ checks: {} })),
+    fetch('/metrics').then((r) => r.text()).catch(() => '')]);
+  const circuit = circuits(metrics);
+  root.append(h('div', { class: 'cols' },
+    h('section', { class: 'card' }, h('h2', {}, 'Health'),
+      h('ul', { class: 'checks' }, Object.entries(ready.checks || {}).map(([name, c]) =>
+        h('li', {}, badge(c.ok ? 'ok' : 'failing'), ` ${name.replaceAll('_', ' ')}`, c.detail ? h('small', { class: 'muted' }, ` — ${c.detail}`) : null)))),
+    h('section', { class: 'card' }, h('h2', {}, 'Circuits'),
+      h('div', { class: 'scroll' }, h('table', { class: 'list', id: 'circuits' },
+        h('thead', {}, h('tr', {}, ['Provider', 'Circuit', 'API calls', 'Failed'].map((t) => h('th', { scope: 'col' }, t)))),
+        h('tbody', {}, Object.entries(circuit).map(([id, c]) => h('tr', { 'data-provider': id }, h('td', {}, id),
+          h('td', {}, h('span', { class: `badge s-${CIRCUIT_BADGE[c.circuit] || 'cancelled'}` }, c.circuit.replace('_', ' '))),
+          h('td', {}, c.calls), h('td', {}, c.failures)))))))));
   const span = days(14);
+  const statuses = ['completed', 'failed', 'cancelled', 'processing', 'pending'];
+  const quiet = [];
   for (const p of stats.providers) {
+    const total = Object.values(p.jobs_by_status).reduce((a, b) => a + b, 0);
+    if (!total && !p.accounts.length) { quiet.push(p.provider_id); continue; }
     const rows = {};
     for (const d of p.daily) { rows[d.day] = rows[d.day] || {}; rows[d.day][d.status] = d.count; }
-    const statuses = ['completed', 'failed', 'cancelled', 'processing', 'pending'];
     root.append(h('section', { class: 'card' }, h('h2', {}, p.provider_id),
-      h('p', {}, Object.entries(p.jobs_by_status).map(([s, n]) => [badge(s), ` ${n} `])),
-      bars(`${p.provider_id}: jobs per day`, span, statuses.map((s) => ({ key: s, label: s })), rows),
-      h('div', { class: 'scroll' }, h('table', { class: 'list' },
-        h('thead', {}, h('tr', {}, ['Account', 'Status', 'Success rate', 'Avg time'].map((t) => h('th', { scope: 'col' }, t)))),
-        h('tbody', {}, p.accounts.map((a) => h('tr', {}, h('td', {}, a.label), h('td', {}, badge(a.status)),
-          h('td', {}, a.success_rate === null ? '—' : `${Math.round(a.success_rate * 100)}% (${a.success_count + a.failure_count})`),
-          h('td', {}, a.avg_generation_seconds ? `${a.avg_generation_seconds.toFixed(1)} s` : '—'))))))));
+      h('p', {}, Object.entries(p.jobs_by_status).filter(([, n]) => n).map(([s, n]) => [badge(s), ` ${n} `])),
+      h('div', { class: 'cols' },
+        bars(`${p.provider_id}: jobs per day`, span, statuses.map((s) => ({ key: s, label: s })), rows),
+        h('div', { class: 'scroll' }, h('table', { class: 'list' },
+          h('thead', {}, h('tr', {}, ['Account', 'Status', 'Success rate', 'Avg time'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('tbody', {}, p.accounts.map((a) => h('tr', {}, h('td', {}, a.label), h('td', {}, badge(a.status)),
+            h('td', {}, a.success_rate === null ? '—' : `${Math.round(a.success_rate * 100)}% (${a.success_count + a.failure_count})`),
+            h('td', {}, a.avg_generation_seconds ? `${a.avg_generation_seconds.toFixed(1)} s` : '—')))))))));
   }
-  if (!stats.providers.length) root.append(h('p', { class: 'muted' }, 'No jobs yet.'));
+  if (quiet.length) root.append(h('p', { class: 'muted' }, `No jobs or accounts yet: ${quiet.join(', ')}.`));
 }

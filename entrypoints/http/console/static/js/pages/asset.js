@@ -7,10 +7,20 @@ import { graph } from '../lineage.js';
 export async function render(root, [id]) {
   const asset = await api(`/v1/assets/${id}`);
   const title = asset.original_filename || `${asset.media_type} ${short(asset.id)}`;
+  const dims = h('span', { id: 'dims' }, asset.width ? `${asset.width} × ${asset.height}` : '—');
+  const shown = preview(asset, { large: true });
+  if (!asset.width) { // not recorded: measure what the browser decoded
+    const measure = () => {
+      const w = shown.naturalWidth || shown.videoWidth; const hgt = shown.naturalHeight || shown.videoHeight;
+      if (w) dims.textContent = `${w} × ${hgt} (as shown)`;
+    };
+    shown.addEventListener('load', measure);
+    shown.addEventListener('loadedmetadata', measure);
+  }
   const facts = [
     ['Asset id', h('code', {}, asset.id)], ['Kind', `${asset.media_type} (${asset.mime_type})`],
     ['Size', bytes(asset.size_bytes)],
-    ['Dimensions', asset.width ? `${asset.width} × ${asset.height}` : '—'],
+    ['Dimensions', dims],
     ['Duration', asset.duration_seconds ? `${asset.duration_seconds} s` : '—'],
     ['Source', asset.source], ['Provider', asset.provider_id || '—'],
     ['Made by job', asset.job_id ? h('a', { href: `#/jobs/${asset.job_id}` }, short(asset.job_id)) : '—'],
@@ -28,7 +38,7 @@ export async function render(root, [id]) {
       h('a', { class: 'button', href: content(asset.id), download: asset.original_filename || `${asset.id}` }, 'Download'),
       h('a', { class: 'button secondary', href: `#/new?input=${asset.id}` }, 'Use in a new job'),
       h('button', { type: 'button', class: 'danger', onclick: remove }, 'Delete')),
-    h('div', { class: 'cols' }, h('div', { class: 'card big' }, preview(asset, { large: true })),
+    h('div', { class: 'cols' }, h('div', { class: 'card big' }, shown),
       h('section', { class: 'card' }, h('h2', {}, 'Metadata'),
         h('dl', { class: 'facts' }, facts.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])))),
     h('section', { class: 'card' }, h('h2', {}, 'Lineage'), controls, box));

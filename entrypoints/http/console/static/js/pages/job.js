@@ -29,8 +29,25 @@ async function canRetry(id) {
   return retryRoute;
 }
 
-export async function render(root, [id]) {
+const AUDITED = {
+  'job.retry': (d) => `Try failed on account ${short(d.account_id)}: ${plain(d.code, d.message)}; trying again`,
+  'job.fail': (d) => `Failed on account ${short(d.account_id)}: ${plain(d.code, d.message)}`,
+  'job.complete': (d) => `Completed on account ${short(d.account_id)}; ${d.credits} credit${d.credits === 1 ? '' : 's'} captured`,
+  'job.cancel': () => 'Cancelled on request',
+};
+
+export async function render(root, [id], ctx) {
   let job = await api(`/v1/jobs/${id}`);
+  let audited = [];
+  // Operators also see the audit log's record of each try: the account used and why a try failed.
+  async function history() {
+    if (!ctx || !ctx.me || ctx.me.role !== 'admin') return;
+    const page = await api(`/v1/admin/audit?resource=job&resource_id=${encodeURIComponent(id)}&limit=100`).catch(() => ({ items: [] }));
+    audited = page.items.filter((e) => AUDITED[e.action]).map((e) => {
+      if (e.details.account_id) accounts.add(e.details.account_id);
+      return { at: e.at, text: AUDITED[e.action](e.details) };
+    });
+  }
   const head = h('div', { class: 'head' });
   const facts = h('dl', { class: 'facts' });
   const problem = h('div', { role: 'alert' });
@@ -58,7 +75,7 @@ export async function render(root, [id]) {
     head.querySelector('.badge').id = 'job-status';
     const rows = [
       ['Job id', h('code', {}, job.id)], ['Operation', words(job.operation_type)], ['Provider', job.provider_id],
-      ['Account used', accounts.size ? [...accounts].map(short).join(', ') : 'not seen on this page'],
+      ['Account used', accounts.size ? [...accounts].map(short).join(', ') : (TERMINAL.has(job.status) ? '—' : 'not picked yet')],
       ['Tries', `${job.attempts} of ${job.max_attempts}`], ['Priority', job.priority],
       ['Credits', credits()], ['Workspace', job.workspace_id || '—'],
       ['Parent job', job.parent_job_id ? h('a', { href: `#/jobs/${job.parent_job_id}` }, short(job.parent_job_id)) : '—'],
@@ -78,7 +95,8 @@ export async function render(root, [id]) {
       buttons.push(h('a', { class: 'button', href: `#/new?input=${job.result_asset_ids[0]}` }, 'Use the result in a new job'));
     }
     clear(actions, buttons);
-    clear(timeline, stamps().concat(seen).sort((a, b) => a.at.localeCompare(b.at))
+    const live = audited.length ? seen.filter((e) => !/^(Completed|Failed|Will try again)/.test(e.text)) : seen;
+    clear(timeline, stamps().concat(live, audited).sort((a, b) => a.at.localeCompare(b.at))
       .map((e) => h('li', {}, h('time', { datetime: e.at }, new Date(e.at).toLocaleTimeString()), ' ', e.text)));
     clear(inputs, job.input_asset_ids.length ? await assets(job.input_asset_ids) : h('p', { class: 'muted' }, 'None'));
     clear(results, job.result_asset_ids.length ? await assets(job.result_asset_ids)
@@ -88,7 +106,7 @@ export async function render(root, [id]) {
   function stamps() {
     const s = [{ at: job.created_at, text: 'Created' }];
     if (job.started_at) s.push({ at: job.started_at, text: `Started (try ${job.attempts})` });
-    if (job.completed_at) s.push({ at: job.completed_at, text: words(job.status) });
+    if (job.completed_at && !audited.length) s.push({ at: job.completed_at, text: words(job.status) });
     return s.filter((a) => !seen.some((b) => b.text === a.text));
   }
 
@@ -130,6 +148,7 @@ export async function render(root, [id]) {
         if (TERMINAL.has(job.status) || ['job.completed', 'job.failed', 'job.cancelled'].includes(name)) {
           stop();
           job = await api(`/v1/jobs/${job.id}`);
+          await history();
           refreshMe();
         }
         await show();
@@ -142,6 +161,7 @@ export async function render(root, [id]) {
   }
   function stop() { if (stream) { stream.close(); stream = null; } }
 
+  await history();
   await show();
   follow();
   return () => { gone = true; stop(); };
