@@ -11,9 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -198,6 +200,31 @@ def after_success(delivery: WebhookDelivery, result: SendResult, now: datetime) 
         last_error=None, status=DeliveryStatus.DELIVERED, next_attempt_at=None, delivered_at=now)
 
 
-def disable_reason(since: datetime, result: SendResult) -> str:
+def disable_reason(window: timedelta, result: SendResult) -> str:
     last = f"HTTP {result.status_code}" if result.status_code is not None else (result.error or "no answer")
-    return f"every delivery failed since {since.isoformat()} (last: {last})"[:500]
+    return f"every delivery failed for {window} without a break (last: {last})"[:500]
+
+
+def check_target(url: str, allow_private: bool) -> str | None:
+    """Why `url` cannot be a webhook target, or None. Names are resolved (and checked again)
+    on every attempt by the sender; here only what the URL itself shows."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"the URL is longer than {MAX_URL_LENGTH} characters"
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError as error:
+        return f"the URL is malformed: {error}"
+    if parts.scheme != "https" and not (allow_private and parts.scheme == "http"):
+        return "webhook URLs must be https"
+    if not host or parts.username is not None or parts.password is not None:
+        return "the URL needs a plain host (no user or password)"
+    if allow_private:
+        return None
+    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        return "webhook URLs must point at a public host"
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    return None if address.is_global else "webhook URLs must point at a public address"
