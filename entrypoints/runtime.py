@@ -69,6 +69,7 @@ def webhook_policy(settings: Settings) -> WebhookPolicy:
     defaults = WebhookPolicy()
     return WebhookPolicy(retry_schedule=settings.webhook_retries or defaults.retry_schedule,
                          disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
+                         lease=timedelta(seconds=settings.lease_seconds),
                          allow_private=settings.allow_private_webhooks, public_url=settings.public_url)
 
 
