@@ -23,8 +23,8 @@ USER_AGENT = "pixrelay-webhooks"
 
 
 def webhook_client(*, allow_private: bool = False, **kwargs: Any) -> httpx.AsyncClient:
-    return pinned_client(allow_private=allow_private, timeout=TIMEOUT,
-                         headers={"User-Agent": USER_AGENT}, **kwargs)
+    return pinned_client(allow_private=allow_private, **{"timeout": TIMEOUT, "headers": {"User-Agent": USER_AGENT},
+                                                         **kwargs})
 
 
 class HttpWebhookSender:
