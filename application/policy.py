@@ -9,6 +9,7 @@ import msgspec
 from domain.accounts import CooldownRule
 from domain.assets import UploadLimits
 from domain.jobs import RetryPolicy
+from domain.outbound import DEFAULT_DISABLE_AFTER, DEFAULT_RETRY_SCHEDULE
 
 
 class AuthPolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -36,7 +37,17 @@ class AssetPolicy(msgspec.Struct, frozen=True, kw_only=True):
     content_url_seconds: int = 300
 
 
+class WebhookPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE  # seconds between attempts
+    disable_after: timedelta = DEFAULT_DISABLE_AFTER  # failing without a break this long: disabled
+    lease: timedelta = timedelta(seconds=60)  # longer than any attempt takes
+    claim_batch: int = 16
+    allow_private: bool = False  # loopback and private targets (local development, tests)
+    public_url: str | None = None  # makes the assets' content URLs in payloads absolute
+
+
 class Policies(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthPolicy = AuthPolicy()
     pipeline: PipelinePolicy = PipelinePolicy()
     assets: AssetPolicy = AssetPolicy()
+    webhooks: WebhookPolicy = WebhookPolicy()

@@ -84,6 +84,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     completed_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+    webhook_url: str | None = None  # Replicate's shape: this job's events go here too
+    webhook_events: tuple[str, ...] | None = None  # None: every terminal event
 
     def __post_init__(self) -> None:
         if not MIN_PRIORITY <= self.priority <= MAX_PRIORITY:

@@ -24,6 +24,7 @@ from domain.events import DomainEvent
 from domain.jobs import Job, JobStatus
 from domain.ledger import CreditBalance, CreditHold, LedgerTransaction
 from domain.lineage import LineageEdge
+from domain.outbound import DeliveryAttempt, SendResult, TerminalJob, WebhookDelivery, WebhookEndpoint
 from domain.pagination import Cursor, Page
 from domain.providers import (
     InputRef,
@@ -192,6 +193,47 @@ class WebhookRepository(Protocol):
         """Record a delivery; False when this provider already delivered this id (a replay)."""
 
 
+class WebhookEndpointRepository(Protocol):
+    """A user's outbound webhook endpoints, and each user's default signing secret."""
+
+    async def add(self, endpoint: WebhookEndpoint) -> None: ...
+    async def get(self, endpoint_id: str) -> WebhookEndpoint | None: ...
+    async def for_user(self, user_id: str) -> list[WebhookEndpoint]:
+        """Oldest first."""
+    async def update(self, endpoint: WebhookEndpoint) -> None:
+        """url, events, description, secrets and the disabled fields."""
+    async def delete(self, endpoint_id: str) -> bool:
+        """The endpoint, its deliveries and their attempts."""
+    async def record_success(self, endpoint_id: str) -> None:
+        """The endpoint is not failing (any more)."""
+    async def record_failure(self, endpoint_id: str, now: datetime, disable_before: datetime,
+                             reason: str) -> bool:
+        """Failing since now unless it already was; disabled (with `reason`) when it has been
+        failing since `disable_before` or earlier. True when this call disabled it."""
+    async def signing_key(self, user_id: str, candidate: str, now: datetime) -> str:
+        """The user's default signing secret; `candidate` becomes it when there is none yet
+        (the first writer wins)."""
+
+
+class WebhookDeliveryRepository(Protocol):
+    async def enqueue(self, ended: Sequence[TerminalJob]) -> None:
+        """One pending delivery, due at once, per enabled endpoint of the job's user that
+        takes the event, and one to the job's own webhook_url when it wants the event: one
+        statement. Idempotent: a job's event enqueued twice gives the same deliveries."""
+    async def add(self, delivery: WebhookDelivery) -> None: ...
+    async def get(self, delivery_id: str) -> WebhookDelivery | None: ...
+    async def claim_due(self, now: datetime, lease_token: str, lease_until: datetime,
+                        limit: int) -> list[WebhookDelivery]:
+        """Lease pending deliveries due by `now` (an expired lease is due again), oldest due
+        first, skipping those of disabled endpoints; each goes to exactly one caller."""
+    async def save(self, delivery: WebhookDelivery, lease_token: str) -> bool:
+        """Write the outcome only while `lease_token` still holds the delivery."""
+    async def add_attempt(self, attempt: DeliveryAttempt) -> None: ...
+    async def page(self, endpoint_id: str, after: Cursor | None, limit: int) -> Page[WebhookDelivery]: ...
+    async def attempts(self, delivery_ids: Sequence[str]) -> list[DeliveryAttempt]:
+        """Oldest first."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -207,6 +249,8 @@ class UnitOfWork(Protocol):
     usage: UsageRepository
     audit: AuditRepository
     webhooks: WebhookRepository
+    hook_endpoints: WebhookEndpointRepository
+    hook_deliveries: WebhookDeliveryRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -351,6 +395,12 @@ class ProviderRegistry(Protocol):
     def get(self, provider_id: str) -> ProviderClient | None: ...
     def all(self) -> list[ProviderInfo]: ...
 
+
+
+class WebhookSender(Protocol):
+    """POSTs one signed delivery; refuses targets it may not reach (never raises for them)."""
+
+    async def send(self, url: str, headers: Mapping[str, str], body: bytes) -> SendResult: ...
 
 
 class WorkSignal(Protocol):

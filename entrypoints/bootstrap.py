@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import punq
 
+from adapters.memory.webhook_sender import RecordingWebhookSender
 from application.accounts.admin import (
     AddAccountCredits,
     CreateAccount,
@@ -41,11 +42,23 @@ from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
 from application.pipeline.webhook import AcceptWebhook
-from application.policy import AssetPolicy, AuthPolicy, PipelinePolicy, Policies
+from application.policy import AssetPolicy, AuthPolicy, PipelinePolicy, Policies, WebhookPolicy
 from application.setup import FirstRunSetup
 from application.users.admin import GrantCredits, ListUsers, UpdateUser
 from application.users.lookup import FindUserByEmail
 from application.users.me import GetProfile
+from application.webhooks.deliver import DeliverWebhooks
+from application.webhooks.deliveries import ListDeliveries, ReplayDelivery
+from application.webhooks.endpoints import (
+    CreateWebhookEndpoint,
+    DeleteWebhookEndpoint,
+    GetSigningSecret,
+    GetWebhookEndpoint,
+    ListWebhookEndpoints,
+    RotateWebhookSecret,
+    UpdateWebhookEndpoint,
+)
+from application.webhooks.payload import PayloadRenderer
 from domain.accounts import PreferPrivateThenPriority, SelectionPolicy
 from domain.ports import (
     BlobStore,
@@ -59,8 +72,10 @@ from domain.ports import (
     SessionCache,
     TokenIssuer,
     UnitOfWorkFactory,
+    WebhookSender,
     WorkSignal,
 )
+from entrypoints.http.schemas_webhooks import JsonPayloads
 
 USE_CASES: tuple[type, ...] = (
     RegisterUser, LogIn, RefreshSession, LogOut, ListSessions, RevokeSession, RevokeAllSessions,
@@ -72,6 +87,8 @@ USE_CASES: tuple[type, ...] = (
     CreateAccount, ListAccounts, GetAccount, UpdateAccount, DeleteAccount, AddAccountCredits,
     AddPrivateAccount, ListPrivateAccounts, DeletePrivateAccount,
     ListAudit, ProviderStats,
+    CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint, DeleteWebhookEndpoint,
+    RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks,
 )
 
 
@@ -93,6 +110,8 @@ class Ports:
     session_cache: SessionCache
     """In-process only with one process; shared (Redis) or none (NoSessionCache) with more."""
     selection: SelectionPolicy = field(default_factory=PreferPrivateThenPriority)
+    webhook_sender: WebhookSender = field(default_factory=RecordingWebhookSender)
+    """Outbound webhooks; runtime.py gives the guarded HTTP sender, tests a recorder."""
 
 
 def build_container(ports: Ports, policies: Policies | None = None) -> punq.Container:
@@ -106,6 +125,8 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
         SelectionPolicy: ports.selection,
         Policies: policies, AuthPolicy: policies.auth, PipelinePolicy: policies.pipeline,
         AssetPolicy: policies.assets, Ports: ports,
+        WebhookPolicy: policies.webhooks, WebhookSender: ports.webhook_sender,
+        PayloadRenderer: JsonPayloads(policies.webhooks.public_url),
     }
     for key, instance in instances.items():
         container.register(key, instance=instance)

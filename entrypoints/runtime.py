@@ -38,7 +38,8 @@ from adapters.sql.engine import create_engine
 from adapters.sql.migrate import migrate
 from adapters.sql.uow import SqlUnitOfWorkFactory
 from adapters.system import SecureRandom, SystemClock, TimeOrderedIds
-from application.policy import AuthPolicy, PipelinePolicy, Policies
+from adapters.webhooks.sender import HttpWebhookSender, webhook_client
+from application.policy import AuthPolicy, PipelinePolicy, Policies, WebhookPolicy
 from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache, WorkSignal
 from entrypoints.bootstrap import Ports
 from entrypoints.providers import build_providers, download_client, http_client
@@ -60,7 +61,16 @@ def policies_for(settings: Settings) -> Policies:
         auth=AuthPolicy(signup_credits=settings.signup_credits, refresh_ttl=timedelta(days=30)),
         pipeline=PipelinePolicy(lease=timedelta(seconds=settings.lease_seconds),
                                 poll_interval=timedelta(seconds=settings.poll_seconds)),
+        webhooks=webhook_policy(settings),
     )
+
+
+def webhook_policy(settings: Settings) -> WebhookPolicy:
+    defaults = WebhookPolicy()
+    return WebhookPolicy(retry_schedule=settings.webhook_retries or defaults.retry_schedule,
+                         disable_after=timedelta(seconds=settings.webhook_disable_after_seconds),
+                         lease=timedelta(seconds=settings.lease_seconds),
+                         allow_private=settings.allow_private_webhooks, public_url=settings.public_url)
 
 
 def secret_box(settings: Settings) -> FernetSecretBox:
@@ -99,6 +109,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
         http = await stack.enter_async_context(http_client())
         downloads = await stack.enter_async_context(download_client(settings))
         providers = build_providers(settings, http, clock.now, downloads)
+        hooks = await stack.enter_async_context(webhook_client(allow_private=settings.allow_private_webhooks))
         jwt_secret = settings.jwt_secret or persistent_secret(settings.data_dir, "jwt_secret")
         ports = Ports(
             uow=SqlUnitOfWorkFactory(engine, secret_box(settings)), blobs=blobs, providers=StaticProviderRegistry(providers),
@@ -106,6 +117,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
             tokens=JwtTokenIssuer(jwt_secret, ttl_seconds=settings.access_token_ttl),
             rate_limiter=rate_limiter, events=LoggingEventBus(events), signal=signal,
             session_cache=session_cache_for(settings, redis),
+            webhook_sender=HttpWebhookSender(hooks, allow_private=settings.allow_private_webhooks),
         )
         yield Runtime(ports, policies_for(settings), providers, redis)
 

@@ -16,12 +16,14 @@ from returns.result import Failure
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import RunJob
 from application.setup import FirstRunSetup, SetupReport
+from application.webhooks.deliver import DeliverWebhooks
 from domain.ports import WorkSignal
 from entrypoints.bootstrap import build_container
 from entrypoints.http.app import create_app
 from entrypoints.http.routes_ops import ReadinessCheck
 from entrypoints.runtime import Runtime, open_runtime
 from entrypoints.settings import Settings
+from entrypoints.webhook_loop import WebhookLoop
 from entrypoints.worker import Worker
 
 log = logging.getLogger("pixrelay")
@@ -67,7 +69,8 @@ def make_worker(container: punq.Container, settings: Settings) -> Worker:
     claim: ClaimJobs = container.resolve(ClaimJobs)
     run_job: RunJob = container.resolve(RunJob)
     work_signal: WorkSignal = container.resolve(WorkSignal)
-    return Worker(claim, run_job, work_signal, concurrency=settings.worker_concurrency)
+    deliveries = WebhookLoop(container.resolve(DeliverWebhooks), idle_seconds=settings.webhook_poll_seconds)
+    return Worker(claim, run_job, work_signal, concurrency=settings.worker_concurrency, beside=deliveries.run)
 
 
 async def first_run(container: punq.Container, settings: Settings) -> SetupReport | None:

@@ -51,6 +51,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     fal_webhook_keys: str = ""  # comma-separated ED25519 public keys
     pixverse_webhook_secret: str | None = None
     allow_private_outputs: bool = False  # let output downloads reach private/loopback hosts
+    allow_private_webhooks: bool = False  # let outbound webhooks reach http, private and loopback hosts
+    webhook_retry_schedule: str = ""  # seconds between delivery attempts, comma-separated; "" = the default
+    webhook_disable_after_seconds: int = 86400  # an endpoint failing without a break this long is disabled
+    webhook_poll_seconds: float = 1.0  # how often a worker looks for due deliveries when idle
+
+    @property
+    def webhook_retries(self) -> tuple[float, ...] | None:
+        parts = [p.strip() for p in self.webhook_retry_schedule.split(",") if p.strip()]
+        return tuple(float(p) for p in parts) if parts else None
 
     @property
     def enabled_providers(self) -> list[str]:
@@ -80,6 +89,8 @@ FIELDS: dict[str, type] = {
     "poll_seconds": float, "log_level": str, "log_json": bool,
     "public_url": str, "providers": str, "provider_urls": str, "replicate_webhook_secret": str,
     "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
+    "allow_private_webhooks": bool, "webhook_retry_schedule": str, "webhook_disable_after_seconds": int,
+    "webhook_poll_seconds": float,
 }
 
 KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
@@ -204,6 +215,16 @@ def validate(settings: Settings) -> None:
             raise SettingsError(f"PIXRELAY_PROVIDER_URLS: {name}={url} is not a known provider and http(s) URL")
     if settings.public_url is not None and urlparse(settings.public_url).scheme not in ("http", "https"):
         raise SettingsError("PIXRELAY_PUBLIC_URL must be an http(s):// URL")
+    try:
+        retries = settings.webhook_retries
+    except ValueError:
+        raise SettingsError("PIXRELAY_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds") from None
+    if retries is not None and not all(0 < r <= 604800 for r in retries):
+        raise SettingsError("PIXRELAY_WEBHOOK_RETRY_SCHEDULE entries must be within 0..604800 seconds")
+    if settings.webhook_disable_after_seconds < 1:
+        raise SettingsError("PIXRELAY_WEBHOOK_DISABLE_AFTER_SECONDS must be at least 1")
+    if not 0.05 <= settings.webhook_poll_seconds <= 600:
+        raise SettingsError("PIXRELAY_WEBHOOK_POLL_SECONDS must be within 0.05..600")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise SettingsError("PIXRELAY_LOG_LEVEL must be debug, info, warning or error")
 

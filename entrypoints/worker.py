@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import RunJob
@@ -22,7 +24,9 @@ class Worker:
     still running then is cancelled and its lease runs out, so another worker resumes it."""
 
     def __init__(self, claim: ClaimJobs, run: RunJob, signal: WorkSignal, *, concurrency: int = 4,
-                 idle_seconds: float = 1.0, grace_seconds: float = 20.0) -> None:
+                 idle_seconds: float = 1.0, grace_seconds: float = 20.0,
+                 beside: Callable[[asyncio.Event], Coroutine[Any, Any, None]] | None = None) -> None:
+        self._beside = beside  # one more loop for the worker's life (webhook deliveries)
         self._claim = claim
         self._run = run
         self._signal = signal
@@ -34,6 +38,7 @@ class Worker:
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker.start", extra={"concurrency": self._concurrency})
+        beside = asyncio.create_task(self._beside(stop), name="beside") if self._beside else None
         failures = 0
         while not stop.is_set():
             free = self._concurrency - len(self._running)
@@ -56,6 +61,8 @@ class Worker:
                 continue
             await self._idle(stop)
         await self._drain()
+        if beside is not None:
+            await beside
         log.info("worker.stop", extra={"jobs_run": self.jobs_run})
 
     def _start(self, job: Job) -> None:

@@ -18,6 +18,7 @@ from domain.audit import AuditEntry
 from domain.jobs import Job
 from domain.ledger import CreditBalance, CreditHold, LedgerTransaction
 from domain.lineage import LineageEdge
+from domain.outbound import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from domain.providers import ProviderSubmission
 from domain.quotas import DailyUsage
 from domain.users import Session, User
@@ -39,6 +40,10 @@ class MemoryState:
     usage: dict[tuple[str, date], DailyUsage] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     webhooks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    hook_endpoints: dict[str, WebhookEndpoint] = field(default_factory=dict)
+    hook_keys: dict[str, str] = field(default_factory=dict)
+    hook_deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
+    hook_attempts: list[DeliveryAttempt] = field(default_factory=list)
 
     def snapshot(self) -> MemoryState:
         return MemoryState(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})

@@ -12,10 +12,16 @@ from adapters.memory.assets import (
     InMemoryProviderUploadRepository,
 )
 from adapters.memory.audit import InMemoryAuditRepository, InMemoryWebhookRepository
-from adapters.memory.jobs import InMemoryJobRepository, InMemorySubmissionRepository
+from adapters.memory.jobs import InMemorySubmissionRepository
 from adapters.memory.ledger import InMemoryLedgerRepository, InMemoryUsageRepository
+from adapters.memory.outbound import (
+    InMemoryWebhookDeliveryRepository,
+    InMemoryWebhookEndpointRepository,
+    OutboxJobRepository,
+)
 from adapters.memory.store import InMemoryStore, MemoryState
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
+from domain.outbound import TerminalJob
 from domain.ports import (
     AccountRepository,
     AssetRepository,
@@ -28,6 +34,8 @@ from domain.ports import (
     SubmissionRepository,
     UsageRepository,
     UserRepository,
+    WebhookDeliveryRepository,
+    WebhookEndpointRepository,
     WebhookRepository,
 )
 
@@ -37,10 +45,11 @@ class InMemoryUnitOfWork:
         self._store = store
         self._snapshot: MemoryState | None = None
         self.committed = False
+        self._ended: list[TerminalJob] = []
         state = store.state
         self.users: UserRepository = InMemoryUserRepository(state)
         self.sessions: SessionRepository = InMemorySessionRepository(state)
-        self.jobs: JobRepository = InMemoryJobRepository(state)
+        self.jobs: JobRepository = OutboxJobRepository(state, self._ended)
         self.submissions: SubmissionRepository = InMemorySubmissionRepository(state)
         self.accounts: AccountRepository = InMemoryAccountRepository(state)
         self.assets: AssetRepository = InMemoryAssetRepository(state)
@@ -50,11 +59,14 @@ class InMemoryUnitOfWork:
         self.usage: UsageRepository = InMemoryUsageRepository(state)
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.webhooks: WebhookRepository = InMemoryWebhookRepository(state)
+        self.hook_endpoints: WebhookEndpointRepository = InMemoryWebhookEndpointRepository(state)
+        self.hook_deliveries: WebhookDeliveryRepository = InMemoryWebhookDeliveryRepository(state)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
         self._snapshot = self._store.state.snapshot()
         self.committed = False
+        self._ended.clear()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -67,10 +79,14 @@ class InMemoryUnitOfWork:
             self._store.lock.release()
 
     async def commit(self) -> None:
+        if self._ended:  # the outbox: in the same transaction as the jobs that ended
+            await self.hook_deliveries.enqueue(self._ended)
+            self._ended.clear()
         self._snapshot = self._store.state.snapshot()
         self.committed = True
 
     async def rollback(self) -> None:
+        self._ended.clear()
         if self._snapshot is not None:
             self._store.state.restore(self._snapshot)
             self._snapshot = self._store.state.snapshot()

@@ -152,6 +152,8 @@ jobs = Table(
     Column("completed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime()),
     Column("version", Integer(), nullable=False),
+    Column("webhook_url", String(2048)),
+    Column("webhook_events", Json),
     CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
     CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     CheckConstraint("cost_estimate >= 0", name="cost_nonnegative"),
@@ -361,3 +363,68 @@ webhook_deliveries = Table(
     Column("received_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("provider_id", "webhook_id"),
 )
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id(),
+    _user_fk("user_id"),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(500)),
+    Column("events", Json, nullable=False),
+    Column("event_mask", Integer(), nullable=False),  # the events as bits: matched with one `&`
+    Column("secret", String(), nullable=False),  # sealed like provider secrets
+    Column("previous_secret", String()),
+    Column("previous_secret_until", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime()),
+    Column("disabled_at", UtcDateTime()),
+    Column("disabled_reason", String(500)),
+    Column("failing_since", UtcDateTime()),
+)
+Index(None, webhook_endpoints.c.user_id, webhook_endpoints.c.created_at)
+
+webhook_signing_keys = Table(
+    "webhook_signing_keys",
+    metadata,
+    Column("user_id", String(64), ForeignKey("users.id"), primary_key=True),
+    Column("secret", String(), nullable=False),  # sealed
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+outbound_deliveries = Table(
+    "outbound_deliveries",
+    metadata,
+    Column("id", String(160), primary_key=True),
+    Column("message_id", String(160), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("endpoint_id", String(64)),  # None: the job's own webhook_url
+    Column("url", String(2048)),
+    Column("job_id", String(64), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer(), nullable=False),
+    Column("next_attempt_at", UtcDateTime()),  # while leased: when the lease runs out
+    Column("payload", String()),
+    Column("lease_token", String(64)),
+    Column("last_status_code", Integer()),
+    Column("last_error", String(500)),
+    Column("delivered_at", UtcDateTime()),
+    Column("replay_of", String(160)),
+)
+Index(None, outbound_deliveries.c.status, outbound_deliveries.c.next_attempt_at)  # the claim
+Index(None, outbound_deliveries.c.endpoint_id, outbound_deliveries.c.created_at, outbound_deliveries.c.id)
+
+outbound_attempts = Table(
+    "outbound_attempts",
+    metadata,
+    _id(),
+    Column("delivery_id", String(160), nullable=False),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("duration_ms", Integer(), nullable=False),
+    Column("status_code", Integer()),
+    Column("error", String(500)),
+    Column("next_attempt_at", UtcDateTime()),
+)
+Index(None, outbound_attempts.c.delivery_id, outbound_attempts.c.attempted_at)

@@ -11,10 +11,16 @@ from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlProviderUploadRepository
 from adapters.sql.audit import SqlAuditRepository
-from adapters.sql.jobs import SqlJobRepository, SqlSubmissionRepository
+from adapters.sql.jobs import SqlSubmissionRepository
 from adapters.sql.ledger import SqlLedgerRepository, SqlUsageRepository
+from adapters.sql.outbound import (
+    OutboxJobRepository,
+    SqlWebhookDeliveryRepository,
+    SqlWebhookEndpointRepository,
+)
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
+from domain.outbound import TerminalJob
 from domain.ports import (
     AccountRepository,
     AssetRepository,
@@ -27,12 +33,17 @@ from domain.ports import (
     SubmissionRepository,
     UsageRepository,
     UserRepository,
+    WebhookDeliveryRepository,
+    WebhookEndpointRepository,
     WebhookRepository,
 )
 
 
 class SqlUnitOfWork:
-    """Begins on enter; leaving the block rolls back whatever was not committed."""
+    """Begins on enter; leaving the block rolls back whatever was not committed.
+
+    The transactional outbox: jobs saved in a terminal state are noted, and `commit` writes
+    their webhook deliveries (one INSERT ... SELECT) inside the transaction, before COMMIT."""
 
     # Typed as the ports: the Protocol's attributes are mutable, so they must match exactly.
     users: UserRepository
@@ -47,11 +58,14 @@ class SqlUnitOfWork:
     usage: UsageRepository
     audit: AuditRepository
     webhooks: WebhookRepository
+    hook_endpoints: WebhookEndpointRepository
+    hook_deliveries: WebhookDeliveryRepository
 
     def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self._engine = engine
         self._box = box
         self._conn: AsyncConnection | None = None
+        self._ended: list[TerminalJob] = []
 
     async def __aenter__(self) -> Self:
         conn = await self._engine.connect()
@@ -63,7 +77,8 @@ class SqlUnitOfWork:
         self._conn = conn
         self.users = SqlUserRepository(conn)
         self.sessions = SqlSessionRepository(conn)
-        self.jobs = SqlJobRepository(conn)
+        self._ended = []
+        self.jobs = OutboxJobRepository(conn, self._ended)
         self.submissions = SqlSubmissionRepository(conn)
         self.accounts = SqlAccountRepository(conn, self._box)
         self.assets = SqlAssetRepository(conn)
@@ -73,6 +88,8 @@ class SqlUnitOfWork:
         self.usage = SqlUsageRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.webhooks = SqlWebhookRepository(conn)
+        self.hook_endpoints = SqlWebhookEndpointRepository(conn, self._box)
+        self.hook_deliveries = SqlWebhookDeliveryRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -91,9 +108,14 @@ class SqlUnitOfWork:
             await conn.close()
 
     async def commit(self) -> None:
-        await self._connection().commit()
+        connection = self._connection()
+        if self._ended:
+            await self.hook_deliveries.enqueue(self._ended)
+            self._ended.clear()
+        await connection.commit()
 
     async def rollback(self) -> None:
+        self._ended.clear()
         await self._connection().rollback()
 
     def _connection(self) -> AsyncConnection:

@@ -12,6 +12,8 @@ from returns.result import Failure, Result, Success
 from application.actor import Actor
 from application.audit import AuditTrail
 from application.events import Outbox
+from application.policy import WebhookPolicy
+from application.webhooks.endpoints import checked_events, checked_url
 from domain.clock import seconds_until_next_utc_day, utc_day
 from domain.errors import DomainError, ErrorCode, conflict, insufficient_credits, not_found, quota_exceeded
 from domain.events import JobCreated
@@ -39,10 +41,33 @@ class JobRequest(msgspec.Struct, frozen=True, kw_only=True):
     parent_job_id: str | None = None
     workspace_id: str | None = None
     name: str | None = None
+    webhook_url: str | None = None
+    webhook_events_filter: list[str] | None = None
 
     def fingerprint(self) -> str:
-        """Same body, same fingerprint: what an idempotency key is compared against."""
-        return hashlib.sha256(msgspec.json.encode(self, order="sorted")).hexdigest()
+        """Same body, same fingerprint: what an idempotency key is compared against. Unset
+        webhook fields are left out, so fingerprints made before they existed still match."""
+        body = msgspec.to_builtins(self)
+        for name in WEBHOOK_FIELDS:
+            if body[name] is None:
+                del body[name]
+        return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
+
+
+WEBHOOK_FIELDS = ("webhook_url", "webhook_events_filter")
+
+
+def check_job_webhook(request: JobRequest, policy: WebhookPolicy) -> Result[None, DomainError]:
+    """A job's own webhook: a URL a webhook endpoint could have, and known events."""
+    if request.webhook_url is not None:
+        checked = checked_url(request.webhook_url, policy)
+        if isinstance(checked, Failure):
+            return Failure(msgspec.structs.replace(checked.failure(), field="webhook_url"))
+    if request.webhook_events_filter is not None:
+        events = checked_events(request.webhook_events_filter)
+        if isinstance(events, Failure):
+            return Failure(msgspec.structs.replace(events.failure(), field="webhook_events_filter"))
+    return Success(None)
 
 
 class Created(msgspec.Struct, frozen=True):
@@ -84,10 +109,14 @@ class CreateJob:
     - The daily job limit is checked atomically (429 QUOTA_EXCEEDED with Retry-After).
     - The estimated cost is held on the caller's credits (402 INSUFFICIENT_CREDITS).
     - Same Idempotency-Key and same body give the same job back; another body is 422.
+    - `webhook_url` (optional) receives the job's terminal events (those named in
+      `webhook_events_filter`, default all), signed with the caller's default signing secret.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, clock: Clock,
-                 ids: IdGenerator, audit: AuditTrail, events: EventBus, signal: WorkSignal) -> None:
+                 ids: IdGenerator, audit: AuditTrail, events: EventBus, signal: WorkSignal,
+                 webhooks: WebhookPolicy) -> None:
+        self._webhooks = webhooks
         self._uow = uow
         self._providers = providers
         self._clock = clock
@@ -101,7 +130,7 @@ class CreateJob:
         priced = price_request(self._providers, request)
         if isinstance(priced, Failure):
             return Failure(priced.failure())
-        checked = check_priority(request.priority)
+        checked = check_priority(request.priority).bind(lambda _: check_job_webhook(request, self._webhooks))
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
@@ -156,6 +185,9 @@ class CreateJob:
             parent_job_id=request.parent_job_id, max_attempts=DEFAULT_MAX_ATTEMPTS,
             cost_estimate=priced.cost, hold_id=hold.id, idempotency_key=idempotency_key,
             request_fingerprint=fingerprint, created_at=now, updated_at=now,
+            webhook_url=request.webhook_url,
+            webhook_events=tuple(dict.fromkeys(request.webhook_events_filter))
+            if request.webhook_events_filter is not None else None,
         )
         if not await uow.jobs.add(job):
             return Failure(conflict("a request with this Idempotency-Key is already being processed"))

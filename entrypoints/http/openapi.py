@@ -6,6 +6,7 @@
 - A job body is one of the configured providers' operations: `provider_id`,
   `operation_type`, `params` and the number of inputs are tied together (`oneOf`).
 - Account bodies name the configured providers.
+- Webhook URLs are https only, unless the server allows private (and http) targets.
 - No 400s: Litestar documents one for every route with parameters, but this API answers
   malformed requests with a 422 problem (each route lists its own).
 
@@ -25,11 +26,12 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.utils.scope.state import ScopeState
 
+from application.policy import Policies
 from domain.providers import OperationSpec, ProviderInfo
-from entrypoints.http.deps import ports_of
+from entrypoints.http.deps import container_of, ports_of
 from entrypoints.http.schemas_accounts import AccountIn
 from entrypoints.http.schemas_common import In
-from entrypoints.http.schemas_jobs import JobIn, QuoteIn, inline_root
+from entrypoints.http.schemas_jobs import WEBHOOK_URL_PATTERN, JobIn, QuoteIn, inline_root
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -40,11 +42,24 @@ class ServedSchema(JsonRenderPlugin):
         drop_litestar_400s(served)
         components: dict[str, Any] = served.setdefault("components", {}).setdefault("schemas", {})
         describe_bodies(components)
+        if not container_of(request).resolve(Policies).webhooks.allow_private:
+            served["components"]["schemas"] = components = _with_https_webhooks(components)
         providers = ports_of(request).providers.all()
         components[JobIn.__name__] = job_body(components[JobIn.__name__], providers, components)
         components[QuoteIn.__name__] = job_body(components[QuoteIn.__name__], providers, components, inputs=False)
         components[AccountIn.__name__]["properties"]["provider_id"]["enum"] = sorted(p.id for p in providers)
         return super().render(request, served)
+
+
+HTTPS_WEBHOOK_URL_PATTERN = WEBHOOK_URL_PATTERN.replace("^https?://", "^https://")
+
+
+def _with_https_webhooks(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _with_https_webhooks(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_with_https_webhooks(item) for item in node]
+    return HTTPS_WEBHOOK_URL_PATTERN if node == WEBHOOK_URL_PATTERN else node
 
 
 def drop_litestar_400s(schema: dict[str, Any]) -> None:

@@ -12,9 +12,14 @@ from application.jobs.create import JobRequest
 from application.jobs.quote import Quote
 from domain.events import DomainEvent, event_name
 from domain.jobs import DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, Job, JobStatus, OperationType
+from domain.outbound import HookEvent
 from domain.providers import OperationSpec, PriceUnit, ProviderInfo
 from entrypoints.http.schemas_common import In, fits_utc, utc, utc_or_none
 
+PORT = "(:([0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+# A host name (with at least one letter: IP literals are not accepted), an optional port,
+# then anything. The served schema narrows `https?` to `https` unless private targets are allowed.
+WEBHOOK_URL_PATTERN = "^https?://[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*" + PORT + "([/?#].*)?$"
 AwareTime = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone")]
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
 
@@ -30,6 +35,13 @@ class JobIn(In, frozen=True):
     parent_job_id: Id | None = None
     workspace_id: Id | None = None
     name: Annotated[str, Meta(max_length=200)] | None = None
+    webhook_url: Annotated[str, Meta(min_length=1, max_length=2048, pattern=WEBHOOK_URL_PATTERN,
+                                     examples=["https://example.com/hooks/pixrelay"],
+                                     description="receives this job's terminal events (Standard Webhooks), "
+                                                 "signed with your default signing secret")] | None = None
+    webhook_events_filter: Annotated[list[HookEvent], Meta(
+        min_length=1, max_length=3, examples=[["job.completed", "job.failed"]],
+        description="which events go to `webhook_url`; default all")] | None = None
 
     def __post_init__(self) -> None:
         # a ValueError here is a 422 at decoding
@@ -40,7 +52,10 @@ class JobIn(In, frozen=True):
         return JobRequest(provider_id=self.provider_id, operation_type=self.operation_type,
                           params=self.params, input_asset_ids=list(self.input_asset_ids),
                           priority=self.priority, scheduled_at=self.scheduled_at,
-                          parent_job_id=self.parent_job_id, workspace_id=self.workspace_id, name=self.name)
+                          parent_job_id=self.parent_job_id, workspace_id=self.workspace_id, name=self.name,
+                          webhook_url=self.webhook_url,
+                          webhook_events_filter=None if self.webhook_events_filter is None
+                          else [str(e) for e in self.webhook_events_filter])
 
 
 class QuoteIn(JobIn, frozen=True):
@@ -68,6 +83,8 @@ class JobOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    webhook_url: str | None = None
+    webhook_events_filter: list[str] | None = None
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -84,7 +101,8 @@ def job_out(job: Job) -> JobOut:
         parent_job_id=job.parent_job_id, workspace_id=job.workspace_id, name=job.name,
         cost_estimate=job.cost_estimate, scheduled_at=utc_or_none(job.scheduled_at),
         created_at=utc(job.created_at), started_at=utc_or_none(job.started_at),
-        completed_at=utc_or_none(job.completed_at),
+        completed_at=utc_or_none(job.completed_at), webhook_url=job.webhook_url,
+        webhook_events_filter=None if job.webhook_events is None else list(job.webhook_events),
     )
 
 

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from litestar.routes import HTTPRoute
 
-from tests.e2e.http.conftest import Api, assert_problem
+from application.webhooks.deliver import DeliverWebhooks
+from tests.e2e.http.conftest import Api, Caller, assert_problem
 
 JSON = {"Content-Type": "application/json"}
 GARBAGE_BODIES: list[tuple[bytes, dict[str, str]]] = [
@@ -85,6 +86,11 @@ ISOLATED = {
     ("GET", "/v1/assets/{asset_id:str}/content"), ("GET", "/v1/assets/{asset_id:str}/lineage"),
     ("DELETE", "/v1/assets/{asset_id:str}"), ("DELETE", "/v1/accounts/{account_id:str}"),
     ("DELETE", "/v1/auth/sessions/{session_id:str}"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id:str}"), ("PATCH", "/v1/webhook-endpoints/{endpoint_id:str}"),
+    ("DELETE", "/v1/webhook-endpoints/{endpoint_id:str}"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id:str}/rotate-secret"),
+    ("GET", "/v1/webhook-endpoints/{endpoint_id:str}/deliveries"),
+    ("POST", "/v1/webhook-endpoints/{endpoint_id:str}/deliveries/{delivery_id:str}/replay"),
 }
 NOT_USER_OWNED = ("/v1/admin/", "/v1/webhooks/", "/schema", "/console/static")  # admin: 403 for users (test_admin)
 
@@ -98,20 +104,38 @@ def test_every_route_with_an_id_is_covered_by_the_two_user_test(api: Api) -> Non
 
 def test_another_users_objects_are_404(api: Api) -> None:
     alice, bob = api.register("alice"), api.register("bob")
+    hooks = webhook_ids(api, alice)  # first: it runs jobs to the end, the job below must stay pending
     ids = {
         "job_id": api.job(alice)["id"],
         "asset_id": api.upload(alice).json()["id"],
         "account_id": api.client.post("/v1/accounts", headers=alice.headers,
                                       json={"provider_id": "sim", "label": "own", "secret": "k"}).json()["id"],
         "session_id": alice.session_id,
+        **hooks,
     }
     for method, template in sorted(ISOLATED):
         path = re.sub(r"\{(\w+):str\}", lambda m: ids[m.group(1)], template)
-        assert_problem(api.client.request(method, path, headers=bob.headers), 404, "NOT_FOUND")
+        body = {"json": {}} if method == "PATCH" else {}  # a valid (empty) change: only ownership refuses it
+        assert_problem(api.client.request(method, path, headers=bob.headers, **body), 404, "NOT_FOUND")
     mine: dict[str, Any] = api.client.get(f"/v1/jobs/{ids['job_id']}", headers=alice.headers).json()
     assert mine["status"] == "pending"
     assert api.client.get(f"/v1/assets/{ids['asset_id']}/content", headers=alice.headers).status_code == 200
     assert len(api.client.get("/v1/accounts", headers=alice.headers).json()["items"]) == 1
     assert api.client.get("/v1/users/me", headers=alice.headers).status_code == 200
+    assert api.client.get(f"/v1/webhook-endpoints/{hooks['endpoint_id']}", headers=alice.headers).status_code == 200
     assert api.client.get("/v1/jobs", headers=bob.headers).json()["items"] == []
     assert api.client.get("/v1/assets", headers=bob.headers).json()["items"] == []
+
+
+def webhook_ids(api: Api, alice: Caller) -> dict[str, str]:
+    """One of alice's webhook endpoints, and one delivery to it (of a finished job)."""
+    endpoint = api.client.post("/v1/webhook-endpoints", headers=alice.headers,
+                               json={"url": "https://hooks.example.com/x"}).json()["id"]
+    api.pool_account()
+    api.job(alice)
+    api.drain()
+    assert api.run(api.wiring.get(DeliverWebhooks)) >= 1
+    log = api.client.get(f"/v1/webhook-endpoints/{endpoint}/deliveries", headers=alice.headers).json()
+    return {"endpoint_id": endpoint, "delivery_id": log["items"][0]["id"]}
+
+
