@@ -79,9 +79,12 @@ def _server(*, api: bool, worker: bool, migrate: bool) -> int:
 def _migrate(_args: argparse.Namespace) -> int:
     settings = settings_or_exit()
     from adapters.sql.migrate import migrate
+    from entrypoints.private_files import private_database, private_dir
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
+    private_database(settings.effective_database_url)
     run_async(migrate(settings.effective_database_url))
+    private_database(settings.effective_database_url)
     print("migrations applied")
     return 0
 

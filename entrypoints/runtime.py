@@ -41,6 +41,7 @@ from adapters.system import SecureRandom, SystemClock, TimeOrderedIds
 from application.policy import AuthPolicy, PipelinePolicy, Policies
 from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache, WorkSignal
 from entrypoints.bootstrap import Ports
+from entrypoints.private_files import private_database, private_dir
 from entrypoints.providers import build_providers, download_client, http_client
 from entrypoints.settings import Settings, persistent_secret
 
@@ -78,10 +79,12 @@ def secret_box(settings: Settings) -> FernetSecretBox:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         url = settings.effective_database_url
+        private_database(url)
         if run_migrations:
             await migrate(url)
+            private_database(url)
         engine = create_engine(url)
         stack.push_async_callback(engine.dispose)
         redis = None

@@ -213,8 +213,9 @@ def persistent_secret(data_dir: Path, name: str, nbytes: int = 48,
     """A secret generated once and kept in the data dir (owner-only), reused on every start."""
     path = data_dir / name
     if path.is_file():
+        os.chmod(path, 0o600)  # one left by an older version with looser modes
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = factory() if factory else secrets.token_urlsafe(nbytes)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
