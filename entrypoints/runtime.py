@@ -105,7 +105,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
         jwt_secret = settings.jwt_secret or persistent_secret(settings.data_dir, "jwt_secret")
         ports = Ports(
             uow=SqlUnitOfWorkFactory(engine, secret_box(settings)), blobs=blobs, providers=StaticProviderRegistry(providers),
-            clock=clock, ids=TimeOrderedIds(), random=SecureRandom(), hasher=Argon2PasswordHasher(),
+            clock=clock, ids=TimeOrderedIds(), random=SecureRandom(), hasher=Argon2PasswordHasher(max_concurrent=settings.max_concurrent_hashes),
             tokens=JwtTokenIssuer(jwt_secret, ttl_seconds=settings.access_token_ttl),
             rate_limiter=rate_limiter, events=LoggingEventBus(events), signal=signal,
             session_cache=session_cache_for(settings, redis),
