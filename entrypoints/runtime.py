@@ -41,9 +41,10 @@ from adapters.system import SecureRandom, SystemClock, TimeOrderedIds
 from application.policy import AuthPolicy, PipelinePolicy, Policies
 from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache, WorkSignal
 from entrypoints.bootstrap import Ports
-from entrypoints.private_files import private_database, private_dir
+from entrypoints.private_files import private_database
 from entrypoints.providers import build_providers, download_client, http_client
 from entrypoints.settings import Settings, persistent_secret
+from entrypoints.startup import database_errors, reachable_database, usable_data_dir
 
 log = logging.getLogger("pixrelay")
 
@@ -79,14 +80,17 @@ def secret_box(settings: Settings) -> FernetSecretBox:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
-        private_dir(settings.data_dir)
+        usable_data_dir(settings.data_dir)
         url = settings.effective_database_url
-        private_database(url)
-        if run_migrations:
-            await migrate(url)
+        async with database_errors(url):
             private_database(url)
         engine = create_engine(url)
         stack.push_async_callback(engine.dispose)
+        await reachable_database(engine, url)
+        if run_migrations:
+            async with database_errors(url):
+                await migrate(url)
+                private_database(url)
         redis = None
         if settings.redis_url:
             redis = redis_client(settings.redis_url)
