@@ -45,7 +45,7 @@ class EnsureAdmin:
             existing = await uow.users.get_by_email(normalized)
         if existing is not None:
             return self._existing(existing)
-        password_hash = self._hasher.hash(password)
+        password_hash = await self._hasher.hash(password)
         async with self._uow() as uow:
             created = await self._create(uow, normalized, password_hash)
             if created is None:

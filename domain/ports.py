@@ -283,8 +283,11 @@ class RandomSource(Protocol):
 
 
 class PasswordHasher(Protocol):
-    def hash(self, password: str) -> str: ...
-    def verify(self, password_hash: str, password: str) -> bool: ...
+    """Slow on purpose (and memory-hungry): implementations bound how many run at once and
+    keep the event loop free while they do."""
+
+    async def hash(self, password: str) -> str: ...
+    async def verify(self, password_hash: str, password: str) -> bool: ...
 
 
 class TokenIssuer(Protocol):

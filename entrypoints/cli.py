@@ -64,6 +64,9 @@ def run_async(work: Awaitable[Any]) -> Any:
         return asyncio.run(work)  # type: ignore[arg-type]
     except KeyboardInterrupt:
         return None
+    except SettingsError as error:  # found at start: the data dir or the database cannot be used
+        print(f"pixrelay: cannot start: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_SETTINGS) from None
 
 
 def _server(*, api: bool, worker: bool, migrate: bool) -> int:
@@ -78,12 +81,29 @@ def _server(*, api: bool, worker: bool, migrate: bool) -> int:
 
 def _migrate(_args: argparse.Namespace) -> int:
     settings = settings_or_exit()
-    from adapters.sql.migrate import migrate
-
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    run_async(migrate(settings.effective_database_url))
+    run_async(migrate_database(settings))
     print("migrations applied")
     return 0
+
+
+async def migrate_database(settings: Settings) -> None:
+    from adapters.sql.engine import create_engine
+    from adapters.sql.migrate import migrate
+    from entrypoints.private_files import private_database
+    from entrypoints.startup import database_errors, reachable_database, usable_data_dir
+
+    usable_data_dir(settings.data_dir)
+    url = settings.effective_database_url
+    async with database_errors(url):
+        private_database(url)
+    engine = create_engine(url)
+    try:
+        await reachable_database(engine, url)
+    finally:
+        await engine.dispose()
+    async with database_errors(url):
+        await migrate(url)
+        private_database(url)
 
 
 if __name__ == "__main__":

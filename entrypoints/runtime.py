@@ -42,8 +42,10 @@ from adapters.webhooks.sender import HttpWebhookSender, webhook_client
 from application.policy import AuthPolicy, PipelinePolicy, Policies, WebhookPolicy
 from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache, WorkSignal
 from entrypoints.bootstrap import Ports
+from entrypoints.private_files import private_database
 from entrypoints.providers import build_providers, download_client, http_client
 from entrypoints.settings import Settings, persistent_secret
+from entrypoints.startup import database_errors, reachable_database, usable_data_dir
 
 log = logging.getLogger("pixrelay")
 
@@ -88,12 +90,17 @@ def secret_box(settings: Settings) -> FernetSecretBox:
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIterator[Runtime]:
     async with AsyncExitStack() as stack:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        usable_data_dir(settings.data_dir)
         url = settings.effective_database_url
-        if run_migrations:
-            await migrate(url)
+        async with database_errors(url):
+            private_database(url)
         engine = create_engine(url)
         stack.push_async_callback(engine.dispose)
+        await reachable_database(engine, url)
+        if run_migrations:
+            async with database_errors(url):
+                await migrate(url)
+                private_database(url)
         redis = None
         if settings.redis_url:
             redis = redis_client(settings.redis_url)
@@ -113,7 +120,7 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
         jwt_secret = settings.jwt_secret or persistent_secret(settings.data_dir, "jwt_secret")
         ports = Ports(
             uow=SqlUnitOfWorkFactory(engine, secret_box(settings)), blobs=blobs, providers=StaticProviderRegistry(providers),
-            clock=clock, ids=TimeOrderedIds(), random=SecureRandom(), hasher=Argon2PasswordHasher(),
+            clock=clock, ids=TimeOrderedIds(), random=SecureRandom(), hasher=Argon2PasswordHasher(max_concurrent=settings.max_concurrent_hashes),
             tokens=JwtTokenIssuer(jwt_secret, ttl_seconds=settings.access_token_ttl),
             rate_limiter=rate_limiter, events=LoggingEventBus(events), signal=signal,
             session_cache=session_cache_for(settings, redis),

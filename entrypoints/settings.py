@@ -55,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_retry_schedule: str = ""  # seconds between delivery attempts, comma-separated; "" = the default
     webhook_disable_after_seconds: int = 86400  # an endpoint failing without a break this long is disabled
     webhook_poll_seconds: float = 1.0  # how often a worker looks for due deliveries when idle
+    max_concurrent_hashes: int = 2  # argon2 hashes computed at once (64 MiB each)
 
     @property
     def webhook_retries(self) -> tuple[float, ...] | None:
@@ -91,6 +92,7 @@ FIELDS: dict[str, type] = {
     "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
     "allow_private_webhooks": bool, "webhook_retry_schedule": str, "webhook_disable_after_seconds": int,
     "webhook_poll_seconds": float,
+    "max_concurrent_hashes": int,
 }
 
 KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
@@ -201,6 +203,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_LEASE_SECONDS must be within 2..3600")
     if not 0.1 <= settings.poll_seconds <= 600:
         raise SettingsError("PIXRELAY_POLL_SECONDS must be within 0.1..600")
+    if not 1 <= settings.max_concurrent_hashes <= 64:
+        raise SettingsError("PIXRELAY_MAX_CONCURRENT_HASHES must be within 1..64")
     if settings.worker_concurrency < 1:
         raise SettingsError("PIXRELAY_WORKER_CONCURRENCY must be at least 1")
     if settings.signup_credits < 0 or settings.sim_accounts < 0:
@@ -234,8 +238,9 @@ def persistent_secret(data_dir: Path, name: str, nbytes: int = 48,
     """A secret generated once and kept in the data dir (owner-only), reused on every start."""
     path = data_dir / name
     if path.is_file():
+        os.chmod(path, 0o600)  # one left by an older version with looser modes
         return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = factory() if factory else secrets.token_urlsafe(nbytes)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:

@@ -11,11 +11,11 @@ _PREFIX = "plain-test-sha256"
 
 
 class PlainTestPasswordHasher:
-    def hash(self, password: str) -> str:
+    async def hash(self, password: str) -> str:
         salt = os.urandom(8).hex()
         return f"{_PREFIX}${salt}${self._digest(salt, password)}"
 
-    def verify(self, password_hash: str, password: str) -> bool:
+    async def verify(self, password_hash: str, password: str) -> bool:
         prefix, _, rest = password_hash.partition("$")
         salt, _, digest = rest.partition("$")
         if prefix != _PREFIX or not salt or not digest:

@@ -2,8 +2,10 @@
 
 After `threshold` consecutive transient failures (5xx, timeouts, malformed answers) the
 circuit opens for `open_seconds`: calls fail fast with CIRCUIT_OPEN and never reach the
-provider, and the pipeline hands the job back without blaming any account. One probe call
-is let through when the time is up; its success closes the circuit.
+provider, and the pipeline hands the job back without blaming any account. When the time is
+up the circuit is half-open: exactly one probe call is let through, and every other call is
+refused as if open until the probe's outcome is known; its success closes the circuit, its
+failure (or its cancellation) opens it again for another `open_seconds`.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class GuardedProvider:
         self._monotonic = monotonic
         self._consecutive = 0
         self._opened_at: float | None = None
+        self._probing = False  # the half-open probe is in flight
         self.stats = CallStats()
 
     @property
@@ -82,9 +85,13 @@ class GuardedProvider:
 
     async def _guard(self, operation: str, call: Callable[[], Awaitable[Result[T, ProviderFailure]]],
                      **context: str) -> Result[T, ProviderFailure]:
-        if self.state is CircuitState.OPEN:
+        state = self.state
+        if state is CircuitState.OPEN or (state is CircuitState.HALF_OPEN and self._probing):
             return Failure(ProviderFailure(kind=FailureKind.UNAVAILABLE, code=CIRCUIT_OPEN,
                                            message=f"provider {self.info.id} circuit is open"))
+        probe = state is CircuitState.HALF_OPEN
+        if probe:
+            self._probing = True  # no await between the check and this line: one probe only
         started = self._monotonic()
         try:
             result = await call()
@@ -92,24 +99,30 @@ class GuardedProvider:
             # The caller's own timeout gave up on the provider: as much a sign of a hung
             # provider as a timeout of ours, so it counts towards opening the circuit.
             self.stats.record(operation, self._monotonic() - started, True)
-            self._observe(True)
+            self._observe(True, probe)
+            raise
+        except BaseException:
+            if probe:
+                self._probing = False  # a bug in a client must not leave the circuit stuck
             raise
         elapsed = self._monotonic() - started
         failure = result.failure() if isinstance(result, Failure) else None
         transient = failure is not None and failure.kind is FailureKind.TRANSIENT
         self.stats.record(operation, elapsed, failure is not None)
-        self._observe(transient)
+        self._observe(transient, probe)
         log.info("provider.%s", operation, extra={"provider": self.info.id, "seconds": round(elapsed, 4),
                                                    "outcome": failure.code if failure else "ok", **context})
         return result
 
-    def _observe(self, transient_failure: bool) -> None:
+    def _observe(self, transient_failure: bool, probe: bool) -> None:
+        if probe:
+            self._probing = False
         if not transient_failure:
             self._consecutive = 0
             self._opened_at = None
             return
         self._consecutive += 1
-        if self._consecutive >= self._threshold or self.state is CircuitState.HALF_OPEN:
+        if self._consecutive >= self._threshold or probe or self.state is CircuitState.HALF_OPEN:
             self._opened_at = self._monotonic()
             log.warning("provider.circuit_open", extra={"provider": self.info.id,
                                                         "consecutive_failures": self._consecutive})

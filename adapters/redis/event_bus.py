@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from adapters.redis.client import log_failure
 from domain.events import DomainEvent, decode, encode
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,7 @@ class RedisEventBus:
         try:
             await self._redis.publish(channel(event.job_id), encode(event))
         except RedisError as error:
-            log.warning("event %s for job %s not published: %s", type(event).__name__,
-                        event.job_id, error)
+            log_failure(log, "events.publish_failed", error, event_type=type(event).__name__, job_id=event.job_id)
 
     @asynccontextmanager
     async def subscribe(self, job_id: str) -> AsyncIterator[AsyncIterator[DomainEvent]]:

@@ -9,6 +9,7 @@ import uuid
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.redis.client import log_failure
 from domain.ports import RateDecision
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class RedisRateLimiter:
             allowed, wait_us = await self._script(
                 keys=[self._prefix + key], args=[window_seconds, limit, uuid.uuid4().hex])
         except RedisError as error:
-            log.warning("rate limiter unavailable, allowing the request: %s", error)
+            log_failure(log, "rate_limiter.unavailable_allowing", error)
             return RateDecision(allowed=True)
         if allowed:
             return RateDecision(allowed=True)

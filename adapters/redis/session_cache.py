@@ -10,6 +10,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from adapters.redis.client import log_failure
 from domain.ports import CachedSession
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ class RedisSessionCache:
             raw = await self._redis.get(self._entry(session_id))
             return None if raw is None else msgspec.json.decode(raw, type=CachedSession)
         except RedisError as error:
-            log.warning("session cache unavailable, checking the database: %s", error)
+            log_failure(log, "session_cache.get_failed", error)
         except msgspec.DecodeError as error:  # ValidationError is a DecodeError
             log.warning("undecodable session cache entry %s ignored: %s", session_id, error)
         return None
@@ -88,7 +89,7 @@ class RedisSessionCache:
         try:
             await self._put(keys=keys, args=[msgspec.json.encode(value), ttl_seconds, session_id])
         except RedisError as error:
-            log.warning("session cache unavailable, entry not stored: %s", error)
+            log_failure(log, "session_cache.put_failed", error)
 
     async def forget(self, session_ids: Sequence[str]) -> None:
         if not session_ids:

@@ -10,6 +10,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from adapters.redis.client import log_failure
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "pixrelay:work"
@@ -37,7 +39,7 @@ class RedisWorkSignal:
         try:
             await self._redis.publish(self._channel, b"work")
         except RedisError as error:
-            log.warning("work.notify_failed", extra={"error": repr(error)})
+            log_failure(log, "work.notify_failed", error)
 
     async def wait(self, seconds: float) -> bool:
         if not await self._listening():
@@ -67,7 +69,7 @@ class RedisWorkSignal:
                     await pubsub.subscribe(self._channel)
                     await _confirmed(pubsub)
             except (RedisError, OSError, TimeoutError) as error:
-                log.warning("work.subscribe_failed", extra={"error": repr(error)})
+                log_failure(log, "work.subscribe_failed", error)
                 await _close(pubsub)
                 return False
             self._listener = asyncio.create_task(self._listen(pubsub), name="work-signal")
@@ -79,7 +81,7 @@ class RedisWorkSignal:
                 if message["type"] == "message":
                     self._woken.set()
         except (RedisError, OSError) as error:
-            log.warning("work.subscription_lost", extra={"error": repr(error)})
+            log_failure(log, "work.subscription_lost", error)
         finally:
             await _close(pubsub)
 

@@ -68,7 +68,7 @@ class LogIn:
         async with self._uow() as uow:
             found = await uow.users.get_by_email(email)
         # the password is checked outside the transaction: argon2 is slow on purpose
-        if not self._password_matches(found, password) or found is None or not found.is_active:
+        if not await self._password_matches(found, password) or found is None or not found.is_active:
             return Failure(unauthenticated(BAD_CREDENTIALS))
         now = self._clock.now()
         secret = self._random.token()
@@ -99,16 +99,16 @@ class LogIn:
                                    retry_after=decision.retry_after)
         return None
 
-    def _password_matches(self, user: User | None, password: str) -> bool:
+    async def _password_matches(self, user: User | None, password: str) -> bool:
         if len(password) > MAX_PASSWORD:
             return False
         if user is None:
             # hash anyway, so an unknown email takes as long as a wrong password
-            self._hasher.verify(self._decoy(), password)
+            await self._hasher.verify(await self._decoy(), password)
             return False
-        return self._hasher.verify(user.password_hash, password)
+        return await self._hasher.verify(user.password_hash, password)
 
-    def _decoy(self) -> str:
+    async def _decoy(self) -> str:
         if self._decoy_hash is None:
-            self._decoy_hash = self._hasher.hash(self._random.token())
+            self._decoy_hash = await self._hasher.hash(self._random.token())
         return self._decoy_hash

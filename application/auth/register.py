@@ -44,7 +44,7 @@ class RegisterUser:
                 return Failure(checked.failure())
         user = User(
             id=self._ids.new_id(), email=check_email(email).unwrap(), username=username,
-            password_hash=self._hasher.hash(password), created_at=self._clock.now(),
+            password_hash=await self._hasher.hash(password), created_at=self._clock.now(),
             role=Role.USER, quota=default_quota(Role.USER),
         )
         async with self._uow() as uow:

@@ -7,6 +7,7 @@
   `operation_type`, `params` and the number of inputs are tied together (`oneOf`).
 - Account bodies name the configured providers.
 - Webhook URLs are https only, unless the server allows private (and http) targets.
+- A 415 for every operation with a JSON body (see `strict_json_body`).
 - No 400s: Litestar documents one for every route with parameters, but this API answers
   malformed requests with a 422 problem (each route lists its own).
 
@@ -27,8 +28,10 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.utils.scope.state import ScopeState
 
 from application.policy import Policies
+from domain.errors import DomainError, ErrorCode
 from domain.providers import OperationSpec, ProviderInfo
 from entrypoints.http.deps import container_of, ports_of
+from entrypoints.http.errors import ProblemException
 from entrypoints.http.schemas_accounts import AccountIn
 from entrypoints.http.schemas_common import In
 from entrypoints.http.schemas_jobs import WEBHOOK_URL_PATTERN, JobIn, QuoteIn, inline_root
@@ -40,6 +43,7 @@ class ServedSchema(JsonRenderPlugin):
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
         served = copy.deepcopy(openapi_schema)  # Litestar caches the one it hands over
         drop_litestar_400s(served)
+        document_415s(served)
         components: dict[str, Any] = served.setdefault("components", {}).setdefault("schemas", {})
         describe_bodies(components)
         if not container_of(request).resolve(Policies).webhooks.allow_private:
@@ -67,6 +71,16 @@ def drop_litestar_400s(schema: dict[str, Any]) -> None:
         for operation in item.values():
             if isinstance(operation, dict):
                 operation.get("responses", {}).pop("400", None)
+
+
+def document_415s(schema: dict[str, Any]) -> None:
+    """Every operation with a JSON body answers 415 to any other content type."""
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "application/json" in operation.get("requestBody", {}).get("content", {}):
+                operation.setdefault("responses", {}).setdefault("415", {
+                    "description": "Unsupported Media Type",
+                    "content": {"application/problem+json": {"schema": {"$ref": REF_PREFIX + "Problem"}}}})
 
 
 def body_structs() -> Iterator[type[In]]:
@@ -141,6 +155,9 @@ def _with_refs(node: Any, renamed: dict[str, str]) -> Any:
 async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     """`before_request`: a JSON body is checked against its `In` struct as its schema reads.
 
+    A body sent under any other content type than JSON is a 415 (`text/plain` created jobs:
+    Litestar parses whatever it is given).
+
     Litestar converts bodies leniently (`"5"` for an int, `0` for a date-time), so requests
     the schema calls invalid were accepted; here a wrong type is a 422. JSON Schema counts
     `9.0` as an integer, which msgspec's strict mode would refuse: whole floats become ints
@@ -149,6 +166,10 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
     target = getattr(field, "annotation", None)
     if not (isinstance(target, type) and issubclass(target, In)):
         return
+    if not is_json(request.headers.get("content-type")):
+        raise ProblemException(DomainError(
+            ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            "send this body as application/json (a charset parameter and +json types are fine)"))
     try:
         document = whole_numbers(msgspec.json.decode(await request.body()))
     except msgspec.DecodeError:
@@ -159,6 +180,15 @@ async def strict_json_body(request: Request[Any, Any, Any]) -> None:
         raise ValidationException(detail=f"Validation failed for {request.method} {request.url.path}",
                                   extra=[{"message": str(error), "key": "data", "source": "body"}]) from None
     ScopeState.from_scope(request.scope).json = document  # Request.json() reads this cache
+
+
+def is_json(content_type: str | None) -> bool:
+    """`application/json` or `application/<anything>+json`, whatever its parameters and case."""
+    if not content_type:
+        return False
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or (subtype.endswith("+json") and len(subtype) > 5))
 
 
 def whole_numbers(value: Any) -> Any:

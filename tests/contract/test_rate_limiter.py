@@ -125,6 +125,7 @@ def test_redis_limiter_fails_open_when_redis_is_down(caplog: pytest.LogCaptureFi
         async with Redis(host="127.0.0.1", port=_unused_port(), retry=Retry(NoBackoff(), 0)) as client:
             return await allowed(RedisRateLimiter(client), "login:a", 3, limit=1, window=60)
 
-    with caplog.at_level(logging.WARNING, logger="adapters.redis.rate_limiter"):
+    # at debug level: the client logs the outage itself, once (adapters/redis/client.py)
+    with caplog.at_level(logging.DEBUG, logger="adapters.redis.rate_limiter"):
         assert asyncio.run(scenario()) == [True, True, True]
-    assert "rate limiter unavailable" in caplog.text
+    assert "rate_limiter.unavailable_allowing" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -165,6 +166,7 @@ def test_without_redis_notify_is_quiet_and_wait_polls(runner: asyncio.Runner,
             await signal.aclose()
             return woken, elapsed
 
+    caplog.set_level(logging.DEBUG, logger="adapters.redis.work_signal")
     woken, elapsed = runner.run(scenario())
     assert woken is False and 0.3 <= elapsed < 10
     assert "work.notify_failed" in caplog.text and "work.subscribe_failed" in caplog.text

@@ -21,7 +21,7 @@ async def add_user(w: Wiring, name: str = "alice", credits: int = 1000, role: Ro
                    quota: QuotaPolicy | None = None) -> ActorStub:
     now = w.clock.now()
     user = User(id=w.ports.ids.new_id(), email=f"{name}@example.com", username=name,
-                password_hash=w.ports.hasher.hash("password123"), created_at=now, role=role,
+                password_hash=await w.ports.hasher.hash("password123"), created_at=now, role=role,
                 quota=quota or default_quota(role))
     async with w.ports.uow() as uow:
         assert await uow.users.add(user)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -129,16 +130,19 @@ def argon() -> Argon2PasswordHasher:
 
 
 def test_argon2_hashes_verify_only_the_right_password(argon: Argon2PasswordHasher) -> None:
-    stored = argon.hash("correct horse")
+    async def scenario() -> None:
+        stored = await argon.hash("correct horse")
 
-    assert argon.verify(stored, "correct horse")
-    assert not argon.verify(stored, "correct horsE")
-    assert not argon.verify("not a hash", "correct horse")
-    assert argon.hash("correct horse") != stored  # salted
+        assert await argon.verify(stored, "correct horse")
+        assert not await argon.verify(stored, "correct horsE")
+        assert not await argon.verify("not a hash", "correct horse")
+        assert await argon.hash("correct horse") != stored  # salted
+
+    asyncio.run(scenario())
 
 
 def test_argon2_hashes_are_argon2id_at_owasp_strength_or_above(argon: Argon2PasswordHasher) -> None:
-    stored = argon.hash("correct horse")
+    stored = asyncio.run(argon.hash("correct horse"))
 
     found = re.match(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$", stored)
     assert found, stored
@@ -160,15 +164,18 @@ def test_weaker_argon2_parameters_are_refused() -> None:
 def test_old_weak_hashes_still_verify_and_ask_for_a_rehash(argon: Argon2PasswordHasher) -> None:
     old = argon2.PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash("correct horse")
 
-    assert argon.verify(old, "correct horse")
+    assert asyncio.run(argon.verify(old, "correct horse"))
     assert argon.needs_rehash(old)
 
 
 def test_the_test_hasher_is_salted_and_checks_the_password() -> None:
-    hasher = PlainTestPasswordHasher()
-    stored = hasher.hash("pw-123456")
+    async def scenario() -> None:
+        hasher = PlainTestPasswordHasher()
+        stored = await hasher.hash("pw-123456")
 
-    assert hasher.verify(stored, "pw-123456") and not hasher.verify(stored, "pw-1234567")
-    assert hasher.hash("pw-123456") != stored
-    assert not hasher.verify("garbage", "pw-123456")
-    assert not hasher.verify(argon2.PasswordHasher().hash("pw-123456"), "pw-123456")
+        assert await hasher.verify(stored, "pw-123456") and not await hasher.verify(stored, "pw-1234567")
+        assert await hasher.hash("pw-123456") != stored
+        assert not await hasher.verify("garbage", "pw-123456")
+        assert not await hasher.verify(argon2.PasswordHasher().hash("pw-123456"), "pw-123456")
+
+    asyncio.run(scenario())

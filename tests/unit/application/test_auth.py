@@ -39,7 +39,7 @@ def test_register_creates_a_user_with_default_quota_signup_credits_and_an_audit_
 
     assert (user.email, user.username, user.role, user.quota) == (
         "alice@example.com", "alice", Role.USER, USER_DEFAULT)
-    assert user.password_hash != PASSWORD and world.hasher.verify(user.password_hash, PASSWORD)
+    assert user.password_hash != PASSWORD and world.run(world.hasher.verify(user.password_hash, PASSWORD))
     assert world.state.users[user.id] == user
     [grant] = world.state.transactions
     assert (grant.kind, grant.user_id, grant.memo) == (TxKind.GRANT, user.id, "signup")

@@ -26,7 +26,7 @@ def test_first_start_generates_an_admin_once_and_fills_the_pool_once() -> None:
             admin = await uow.users.get_by_email(GENERATED_ADMIN_EMAIL)
             pool = await uow.accounts.find("sim", shared_only=True)
         assert admin is not None and admin.is_admin
-        assert w.ports.hasher.verify(admin.password_hash, first.generated_password or "")
+        assert await w.ports.hasher.verify(admin.password_hash, first.generated_password or "")
         assert len(pool) == 3 and all(a.secret for a in pool) and len({a.secret for a in pool}) == 3
 
     asyncio.run(scenario())
