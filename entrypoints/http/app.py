@@ -72,13 +72,9 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
     return Litestar(
         route_handlers=[routes_auth.router, routes_users.router, routes_providers.router, routes_jobs.router,
                         routes_assets.router, routes_accounts.router, routes_admin.router,
-<<<<<<< HEAD
-                        routes_webhooks.router, routes_ops.router,
-                        routes_console.console_page, routes_console.session_router, routes_console.static_router],
-=======
                         routes_webhooks.router, routes_webhook_endpoints.router,
-                        routes_webhook_endpoints.secret_router, routes_ops.router],
->>>>>>> h8
+                        routes_webhook_endpoints.secret_router, routes_ops.router,
+                        routes_console.console_page, routes_console.session_router, routes_console.static_router],
         dependencies={"principal": PRINCIPAL},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=JSON_BODY_LIMIT,
