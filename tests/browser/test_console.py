@@ -35,6 +35,7 @@ def fill_sim_job(page: Page, operation: str, prompt: str, latency_ms: int) -> No
 def test_sign_in_keeps_tokens_out_of_scripts_and_sign_out_revokes(pages: Pages, server: Server, user: Person) -> None:
     page = pages.open()
     page.goto("/console")
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()  # nothing but the form before signing in
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
@@ -50,6 +51,7 @@ def test_sign_in_keeps_tokens_out_of_scripts_and_sign_out_revokes(pages: Pages, 
     access = cookies["pixrelay_access"]["value"]
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     revoked = httpx.get(f"{server.url}/v1/users/me", headers={"Authorization": f"Bearer {access}"})
     assert revoked.status_code == 401  # the session is gone on the server, not only in the browser
     page.reload()
@@ -211,3 +213,28 @@ def test_the_api_reference_renders_offline(pages: Pages, server: Server) -> None
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("pixrelay")
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
     assert elsewhere == []
+
+
+def test_a_job_is_cancelled_from_its_page_and_a_failure_reads_in_plain_words(
+        pages: Pages, server: Server, user: Person) -> None:
+    with user.client(server) as api:
+        slow = api.post("/v1/jobs", json={"provider_id": "sim", "operation_type": "text_to_image",
+                                          "params": {"prompt": "slow", "sim_latency_ms": 30000}}).json()["id"]
+        rejected = api.post("/v1/jobs", json={"provider_id": "sim", "operation_type": "text_to_image",
+                                              "params": {"prompt": "no", "sim_outcome": "final_error"}}).json()["id"]
+        assert wait_done(api, rejected)["status"] == "failed"
+        retry_offered = httpx.options(f"{server.url}/v1/jobs/{rejected}/retry").status_code < 400
+    page = pages.signed_in(user)
+    page.goto(f"/console#/jobs/{slow}")
+    expect(page.locator("dl.facts")).to_contain_text("held until the job ends")
+    page.get_by_role("button", name="Cancel job").click()
+    expect(page.locator("#job-status")).to_have_text("cancelled")
+    expect(page.locator("dl.facts")).to_contain_text("released (not charged)")
+    expect(page.get_by_role("button", name="Cancel job")).to_have_count(0)
+    page.goto(f"/console#/jobs/{rejected}")
+    expect(page.locator("#job-status")).to_have_text("failed")
+    expect(page.get_by_role("alert")).to_contain_text("The provider refused the content (moderation).")
+    # Retry is offered exactly when this server has the route.
+    expect(page.get_by_role("button", name="Retry")).to_have_count(1 if retry_offered else 0)
+    with user.client(server) as api:
+        assert api.get("/v1/users/me").json()["credits_held"] == 0
