@@ -84,11 +84,10 @@ async def refresh(request: Request[Any, Any, Any],
 
 @delete("/session", status_code=204, summary="Sign out of the console",
         description="Revoke the console's session at once (as `POST /v1/auth/logout`) and clear its cookies.",
-        guards=[require_user], dependencies=uses(log_out=LogOut), responses=problems(401, 403))
-async def sign_out(request: Request[Any, Any, Any], principal: NamedDependency[Principal],
-                   log_out: NamedDependency[LogOut]) -> Response[None]:
+        guards=[require_user], dependencies=uses(log_out=LogOut), responses=problems(401, 403),
+        response_cookies=cleared_cookies())
+async def sign_out(principal: NamedDependency[Principal], log_out: NamedDependency[LogOut]) -> None:
     ok(await log_out(principal.session_id))
-    return Response(None, status_code=204, cookies=cleared_cookies(request))
 
 
 session_router = Router(path="/console", tags=["console"], route_handlers=[sign_in, refresh, sign_out])

@@ -62,9 +62,7 @@ def session_cookies(connection: ASGIConnection[Any, Any, Any, Any], access_token
     ]
 
 
-def cleared_cookies(connection: ASGIConnection[Any, Any, Any, Any]) -> list[Cookie]:
-    secure = is_https(connection)
-    return [Cookie(key=ACCESS_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict",
-                   secure=secure),
-            Cookie(key=REFRESH_COOKIE, value="", path=REFRESH_PATH, max_age=0, httponly=True,
-                   samesite="strict", secure=secure)]
+def cleared_cookies() -> list[Cookie]:
+    """Both cookies, expired (what sign-out answers with; a deletion needs no Secure flag)."""
+    return [Cookie(key=ACCESS_COOKIE, value="", path="/", max_age=0, httponly=True, samesite="strict"),
+            Cookie(key=REFRESH_COOKIE, value="", path=REFRESH_PATH, max_age=0, httponly=True, samesite="strict")]

@@ -183,4 +183,4 @@ def sign_in(page: Page, person: Person) -> None:
     page.get_by_label("Email").fill(person.email)
     page.get_by_label("Password").fill(person.password)
     page.get_by_role("button", name="Sign in").click()
-    page.locator("header.top").wait_for(state="visible")
+    page.get_by_role("navigation", name="Main").wait_for(state="visible")

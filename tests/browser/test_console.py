@@ -25,6 +25,11 @@ def wait_done(client: httpx.Client, job_id: str, seconds: float = 30) -> dict[st
     raise AssertionError(f"job {job_id} did not finish")
 
 
+def go(page: Page, where: str) -> None:
+    """Follow a link of the main navigation."""
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=where, exact=True).click()
+
+
 def fill_sim_job(page: Page, operation: str, prompt: str, latency_ms: int) -> None:
     page.get_by_label("Operation").select_option(operation)
     page.get_by_label("Prompt").fill(prompt)
@@ -35,6 +40,7 @@ def fill_sim_job(page: Page, operation: str, prompt: str, latency_ms: int) -> No
 def test_sign_in_keeps_tokens_out_of_scripts_and_sign_out_revokes(pages: Pages, server: Server, user: Person) -> None:
     page = pages.open()
     page.goto("/console")
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()  # nothing but the form before signing in
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill("not the password")
     page.get_by_role("button", name="Sign in").click()
@@ -50,6 +56,7 @@ def test_sign_in_keeps_tokens_out_of_scripts_and_sign_out_revokes(pages: Pages, 
     access = cookies["pixrelay_access"]["value"]
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Main")).to_be_hidden()
     revoked = httpx.get(f"{server.url}/v1/users/me", headers={"Authorization": f"Bearer {access}"})
     assert revoked.status_code == 401  # the session is gone on the server, not only in the browser
     page.reload()
@@ -58,7 +65,7 @@ def test_sign_in_keeps_tokens_out_of_scripts_and_sign_out_revokes(pages: Pages, 
 
 def test_an_image_job_from_the_form_completes_live_and_opens_in_the_gallery(pages: Pages, user: Person) -> None:
     page = pages.signed_in(user)
-    page.get_by_role("link", name="New job").click()
+    go(page, "New job")
     fill_sim_job(page, "text_to_image", "a lighthouse at dusk", latency_ms=1500)
     expect(page.locator("#quote")).to_have_text("This job costs 1 credit · you have 1000.")
     page.evaluate("window.notReloaded = true")
@@ -72,9 +79,9 @@ def test_an_image_job_from_the_form_completes_live_and_opens_in_the_gallery(page
     result = page.locator("#results a.thumb")
     expect(result).to_have_count(1)
     asset_id = result.get_attribute("data-asset")
-    page.get_by_role("link", name="Jobs", exact=True).click()
+    go(page, "Jobs")
     expect(page.locator("tr[data-status=completed]")).to_have_count(1)
-    page.get_by_role("link", name="Gallery").click()
+    go(page, "Gallery")
     thumb = page.locator(f'#gallery a[data-asset="{asset_id}"] img')
     expect(thumb).to_be_visible()
     page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
@@ -110,7 +117,7 @@ def test_after_an_image_to_video_job_the_lineage_graph_shows_both(pages: Pages, 
 
 def test_files_dropped_on_the_gallery_are_uploaded(pages: Pages, server: Server, user: Person) -> None:
     page = pages.signed_in(user)
-    page.get_by_role("link", name="Gallery").click()
+    go(page, "Gallery")
     expect(page.locator("#gallery")).to_contain_text("Nothing here yet")
     dropped = png(40, 30, 9)
     data = base64.b64encode(dropped).decode()
@@ -144,7 +151,7 @@ def test_an_admin_disables_an_account_and_the_next_job_uses_another(
         api.patch(f"/v1/admin/accounts/{favourite['id']}", json={"priority": 100})
         before = {a["id"]: a["success_count"] for a in api.get("/v1/admin/accounts?provider_id=sim").json()["items"]}
     operator = pages.signed_in(admin)
-    operator.get_by_role("link", name="Operator").click()
+    go(operator, "Operator")
     row = operator.locator(f'tr[data-account="{favourite["id"]}"]')
     expect(row.locator(".badge")).to_have_text("active")
     row.get_by_role("button", name="Disable").click()
@@ -152,7 +159,7 @@ def test_an_admin_disables_an_account_and_the_next_job_uses_another(
     expect(row.get_by_role("button", name="Enable")).to_be_visible()
 
     page = pages.signed_in(user)
-    page.get_by_role("link", name="New job").click()
+    go(page, "New job")
     fill_sim_job(page, "text_to_image", "after the switch", latency_ms=300)
     page.get_by_role("button", name="Submit job").click()
     expect(page.locator("#job-status")).to_have_text("completed", timeout=20_000)
@@ -211,3 +218,28 @@ def test_the_api_reference_renders_offline(pages: Pages, server: Server) -> None
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("pixrelay")
     expect(page.locator(".opblock-tag-section").first).to_be_visible()
     assert elsewhere == []
+
+
+def test_a_job_is_cancelled_from_its_page_and_a_failure_reads_in_plain_words(
+        pages: Pages, server: Server, user: Person) -> None:
+    with user.client(server) as api:
+        slow = api.post("/v1/jobs", json={"provider_id": "sim", "operation_type": "text_to_image",
+                                          "params": {"prompt": "slow", "sim_latency_ms": 30000}}).json()["id"]
+        rejected = api.post("/v1/jobs", json={"provider_id": "sim", "operation_type": "text_to_image",
+                                              "params": {"prompt": "no", "sim_outcome": "final_error"}}).json()["id"]
+        assert wait_done(api, rejected)["status"] == "failed"
+        retry_offered = httpx.options(f"{server.url}/v1/jobs/{rejected}/retry").status_code < 400
+    page = pages.signed_in(user)
+    page.goto(f"/console#/jobs/{slow}")
+    expect(page.locator("dl.facts")).to_contain_text("held until the job ends")
+    page.get_by_role("button", name="Cancel job").click()
+    expect(page.locator("#job-status")).to_have_text("cancelled")
+    expect(page.locator("dl.facts")).to_contain_text("released (not charged)")
+    expect(page.get_by_role("button", name="Cancel job")).to_have_count(0)
+    page.goto(f"/console#/jobs/{rejected}")
+    expect(page.locator("#job-status")).to_have_text("failed")
+    expect(page.get_by_role("alert")).to_contain_text("The provider refused the content (moderation).")
+    # Retry is offered exactly when this server has the route.
+    expect(page.get_by_role("button", name="Retry")).to_have_count(1 if retry_offered else 0)
+    with user.client(server) as api:
+        assert api.get("/v1/users/me").json()["credits_held"] == 0

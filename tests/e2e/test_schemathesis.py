@@ -43,7 +43,7 @@ EXAMPLES = 100
 ADMIN_EMAIL = "root@example.com"
 PASSWORD = "correct horse battery"
 IDEMPOTENCY_KEY = "Idempotency-Key"
-SESSION_ENDERS = ("/v1/auth/logout", "/v1/auth/sessions/revoke-all")
+SESSION_ENDERS = ("/v1/auth/logout", "/v1/auth/sessions/revoke-all", "/console/session")
 
 
 @dataclass(frozen=True)
