@@ -46,8 +46,10 @@ class HttpWebhookSender:
                     if read >= MAX_ANSWER_BYTES:
                         break  # the status is all we need; never hold a large answer
                 status = response.status_code
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as error:
             return SendResult(error=_describe(error), duration_ms=_ms(started))
+        except ValueError as error:  # a name the resolver cannot even encode (a label over 63 characters)
+            return SendResult(error=f"cannot resolve the host: {error}"[:500], duration_ms=_ms(started))
         if 300 <= status < 400:
             return SendResult(status_code=status, error="redirects are not followed", duration_ms=_ms(started))
         return SendResult(status_code=status, duration_ms=_ms(started))
@@ -57,7 +59,7 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _describe(error: httpx.HTTPError) -> str:
+def _describe(error: Exception) -> str:
     if isinstance(error, httpx.TimeoutException):
         return "timed out"
     return (f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)[:500]

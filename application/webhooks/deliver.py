@@ -63,7 +63,12 @@ class DeliverWebhooks:
             claimed = await uow.hook_deliveries.claim_due(now, token, now + self._policy.lease,
                                                           limit or self._policy.claim_batch)
             await uow.commit()
-        await asyncio.gather(*(self._deliver(d, token) for d in claimed))
+        outcomes = await asyncio.gather(*(self._deliver(d, token) for d in claimed), return_exceptions=True)
+        for delivery, outcome in zip(claimed, outcomes, strict=True):
+            if isinstance(outcome, Exception):  # its lease runs out and it is tried again
+                log.error("webhook.delivery_crashed", exc_info=outcome, extra={"delivery_id": delivery.id})
+            elif isinstance(outcome, BaseException):
+                raise outcome
         return len(claimed)
 
     async def _deliver(self, delivery: WebhookDelivery, token: str) -> None:

@@ -6,7 +6,9 @@ import asyncio
 from datetime import timedelta
 
 import msgspec
+from sqlalchemy import event
 
+from adapters.sql.uow import SqlUnitOfWorkFactory
 from domain.jobs import JobStatus, cancel, fail
 from domain.outbound import (
     DeliveryAttempt,
@@ -251,3 +253,43 @@ def test_the_user_signing_key_is_made_once(uow_factory: UnitOfWorkFactory, runne
         assert await key("whsec_c2Vjb25kc2Vjb25k") == "whsec_Zmlyc3RmaXJzdGZpcnN0"
 
     runner.run(scenario())
+
+
+def test_the_outbox_costs_one_statement_and_only_when_a_job_ends(sql_uow_factory: SqlUnitOfWorkFactory,
+                                                                  runner: asyncio.Runner) -> None:
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    async def scenario() -> None:
+        owner = await add_user(sql_uow_factory)
+        await add_endpoint(sql_uow_factory, owner.id)
+        await add_endpoint(sql_uow_factory, owner.id)
+        created = job(owner.id)
+
+        async def add(uow: UnitOfWork) -> None:
+            assert await uow.jobs.add(created)
+
+        await in_uow(sql_uow_factory, add)
+        event.listen(sql_uow_factory.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            renamed = msgspec.structs.replace(created, name="still pending")
+
+            async def rename(uow: UnitOfWork) -> None:
+                assert await uow.jobs.save(renamed, created.version)
+
+            await in_uow(sql_uow_factory, rename)  # not an ending: no outbox statement
+            ended = cancel(msgspec.structs.replace(renamed, version=created.version + 1), at(5)).unwrap()
+
+            async def save(uow: UnitOfWork) -> None:
+                assert await uow.jobs.save(ended, created.version + 1)
+
+            await in_uow(sql_uow_factory, save)
+        finally:
+            event.remove(sql_uow_factory.engine.sync_engine, "before_cursor_execute", count)
+
+    runner.run(scenario())
+    writes = [s for s in statements if not s.lstrip().upper().startswith(("BEGIN", "SELECT"))]
+    assert len(writes) == 3, writes  # two job UPDATEs, and one INSERT ... SELECT for both endpoints
+    assert "outbound_deliveries" not in writes[0] + writes[1] and "outbound_deliveries" in writes[2]

@@ -77,6 +77,15 @@ def test_urls_refused_on_sight_are_never_connected(url: str) -> None:
     assert result.status_code is None and (result.error or "").startswith("refused:")
 
 
+def test_a_name_the_resolver_cannot_encode_is_a_failed_attempt() -> None:
+    async def go() -> SendResult:
+        async with webhook_client() as client:  # the system resolver: it refuses labels over 63 characters
+            return await HttpWebhookSender(client).send(f"https://{'a' * 64}.example.com/x", {}, b"{}")
+
+    result = asyncio.run(go())
+    assert result.status_code is None and "resolve" in (result.error or "")
+
+
 def test_redirects_are_not_followed() -> None:
     result, seen = asyncio.run(send_to(answering(b"302 Found", b"Location: http://169.254.169.254/latest\r\n")))
     assert not result.ok and result.status_code == 302 and result.error == "redirects are not followed"
