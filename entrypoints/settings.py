@@ -52,6 +52,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pixverse_webhook_secret: str | None = None
     allow_private_outputs: bool = False  # let output downloads reach private/loopback hosts
     max_concurrent_hashes: int = 2  # argon2 hashes computed at once (64 MiB each)
+    metrics_token: str | None = None  # a bearer token that may read /metrics (besides admins)
 
     @property
     def enabled_providers(self) -> list[str]:
@@ -81,7 +82,7 @@ FIELDS: dict[str, type] = {
     "poll_seconds": float, "log_level": str, "log_json": bool,
     "public_url": str, "providers": str, "provider_urls": str, "replicate_webhook_secret": str,
     "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
-    "max_concurrent_hashes": int,
+    "max_concurrent_hashes": int, "metrics_token": str,
 }
 
 KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
@@ -192,6 +193,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_LEASE_SECONDS must be within 2..3600")
     if not 0.1 <= settings.poll_seconds <= 600:
         raise SettingsError("PIXRELAY_POLL_SECONDS must be within 0.1..600")
+    if settings.metrics_token is not None and len(settings.metrics_token) < 32:
+        raise SettingsError("PIXRELAY_METRICS_TOKEN must be at least 32 characters")
     if not 1 <= settings.max_concurrent_hashes <= 64:
         raise SettingsError("PIXRELAY_MAX_CONCURRENT_HASHES must be within 1..64")
     if settings.worker_concurrency < 1:
