@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from dataclasses import replace
 from typing import Any
 
 import punq
@@ -20,6 +21,7 @@ from application.webhooks.deliver import DeliverWebhooks
 from domain.ports import WorkSignal
 from entrypoints.bootstrap import build_container
 from entrypoints.http.app import create_app
+from entrypoints.http.metrics import Metrics, MetricsEventBus
 from entrypoints.http.routes_ops import ReadinessCheck
 from entrypoints.runtime import Runtime, open_runtime
 from entrypoints.settings import Settings
@@ -31,7 +33,9 @@ log = logging.getLogger("pixrelay")
 
 async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> None:
     async with open_runtime(settings, run_migrations=migrate) as runtime:
-        container = build_container(runtime.ports, runtime.policies)
+        metrics = Metrics()  # the API's /metrics shows what the worker in this process observes
+        ports = replace(runtime.ports, events=MetricsEventBus(runtime.ports.events, runtime.ports.uow, metrics))
+        container = build_container(ports, runtime.policies)
         if api:
             await first_run(container, settings)
         stop = asyncio.Event()
@@ -41,7 +45,8 @@ async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> 
         if api:
             server = uvicorn.Server(uvicorn.Config(
                 create_app(container, guarded_providers=runtime.providers,
-                           readiness_checks=readiness_checks(runtime)), host=settings.host,
+                           readiness_checks=readiness_checks(runtime), metrics=metrics,
+                           metrics_token=settings.metrics_token), host=settings.host,
                 port=settings.port, log_config=None, access_log=False, lifespan="on"))
             log.info("api.listen", extra={"url": f"http://{settings.host}:{settings.port}"})
             _stop_server_on_signals(server, stop)

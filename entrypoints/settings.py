@@ -56,6 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_disable_after_seconds: int = 86400  # an endpoint failing without a break this long is disabled
     webhook_poll_seconds: float = 1.0  # how often a worker looks for due deliveries when idle
     max_concurrent_hashes: int = 2  # argon2 hashes computed at once (64 MiB each)
+    metrics_token: str | None = None  # a bearer token that may read /metrics (besides admins)
 
     @property
     def webhook_retries(self) -> tuple[float, ...] | None:
@@ -92,7 +93,7 @@ FIELDS: dict[str, type] = {
     "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
     "allow_private_webhooks": bool, "webhook_retry_schedule": str, "webhook_disable_after_seconds": int,
     "webhook_poll_seconds": float,
-    "max_concurrent_hashes": int,
+    "max_concurrent_hashes": int, "metrics_token": str,
 }
 
 KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
@@ -203,6 +204,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_LEASE_SECONDS must be within 2..3600")
     if not 0.1 <= settings.poll_seconds <= 600:
         raise SettingsError("PIXRELAY_POLL_SECONDS must be within 0.1..600")
+    if settings.metrics_token is not None and len(settings.metrics_token) < 32:
+        raise SettingsError("PIXRELAY_METRICS_TOKEN must be at least 32 characters")
     if not 1 <= settings.max_concurrent_hashes <= 64:
         raise SettingsError("PIXRELAY_MAX_CONCURRENT_HASHES must be within 1..64")
     if settings.worker_concurrency < 1:

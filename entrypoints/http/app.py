@@ -30,7 +30,7 @@ from entrypoints.http import (
 from entrypoints.http.api_reference import OfflineSwagger
 from entrypoints.http.deps import PRINCIPAL
 from entrypoints.http.errors import EXCEPTION_HANDLERS
-from entrypoints.http.metrics import ProviderHealth, RequestCounter
+from entrypoints.http.metrics import Metrics, ProviderHealth, count_response, metrics_middleware
 from entrypoints.http.openapi import ServedSchema, strict_json_body
 from entrypoints.http.request_id import request_id_middleware
 from entrypoints.http.routes_ops import ReadinessCheck
@@ -56,19 +56,21 @@ def openapi_config() -> OpenAPIConfig:
                     "(application/problem+json) with a stable `code`.",
         components=Components(security_schemes={"bearer": SecurityScheme(
             type="http", scheme="bearer", bearer_format="JWT",
-            description="The access token from POST /v1/auth/login")}),
+            description="The access token from POST /v1/auth/login"), "metricsToken": SecurityScheme(
+            type="http", scheme="bearer", description="PIXRELAY_METRICS_TOKEN, for GET /metrics only")}),
     )
 
 
 def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, debug: bool = False,
                readiness_checks: Sequence[ReadinessCheck] = (),
-               guarded_providers: Sequence[ProviderHealth] = ()) -> Litestar:
+               guarded_providers: Sequence[ProviderHealth] = (), metrics: Metrics | None = None,
+               metrics_token: str | None = None) -> Litestar:
     """The API over `container`, kept in `app.state.container` (a lifespan may replace it).
 
     `readiness_checks` add to the built-in ones (database, blob store, providers);
     `guarded_providers` are the circuit-breaking provider clients whose state /metrics and
-    /health/ready report."""
-    counter = RequestCounter()
+    /health/ready report; `metrics` (new when not given) is where they are kept, shared with a
+    worker in the same process; `metrics_token` may read /metrics besides admins."""
     return Litestar(
         route_handlers=[routes_auth.router, routes_users.router, routes_providers.router, routes_jobs.router,
                         routes_assets.router, routes_accounts.router, routes_admin.router,
@@ -78,13 +80,13 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
         dependencies={"principal": PRINCIPAL},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=JSON_BODY_LIMIT,
-        before_send=[counter, AllowEveryMethod()],
+        before_send=[count_response, AllowEveryMethod()],
         before_request=strict_json_body,
         lifespan=[lifespan] if lifespan is not None else [],
         openapi_config=openapi_config(),
-        state=State({"container": container, "request_counter": counter,
+        state=State({"container": container, "metrics": metrics or Metrics(), "metrics_token": metrics_token,
                      "readiness_checks": list(readiness_checks), "guarded_providers": list(guarded_providers)}),
-        middleware=[request_id_middleware],
+        middleware=[request_id_middleware, metrics_middleware],
         logging_config=None,  # entrypoints.logs owns logging
         debug=debug,
     )

@@ -1,26 +1,30 @@
-"""Liveness, readiness and Prometheus metrics (no bearer token: for the platform, not users)."""
+"""Liveness and readiness (no credential: for the platform), and Prometheus metrics (an admin's
+access token or the metrics token: they name accounts and their credits)."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, Router, get
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 
+from domain.errors import forbidden
 from entrypoints.bootstrap import Ports
-from entrypoints.http.deps import ports_of
+from entrypoints.http.deps import BEARER_SECURITY, authenticate, bearer_token, ports_of
+from entrypoints.http.errors import ProblemException, problems
 from entrypoints.http.metrics import (
     CONTENT_TYPE,
+    Metrics,
     ProviderHealth,
-    RequestCounter,
     account_families,
     job_family,
     provider_families,
-    render,
-    request_family,
 )
 
 CHECK_SECONDS = 3.0
@@ -98,17 +102,33 @@ async def ready(request: Request[Any, Any, Any]) -> Response[ReadinessOut]:
                     status_code=200 if healthy else 503)
 
 
-@get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE, description=(
-    "Prometheus text format: responses by route and status, jobs by status, the account pool "
-    "(accounts by status, running jobs, credits, average generation time) and provider circuits."))
-async def metrics(request: Request[Any, Any, Any]) -> str:
+async def require_metrics_reader(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: `Authorization: Bearer <PIXRELAY_METRICS_TOKEN>`, or an admin's access token.
+
+    Other credentials that may read metrics (an API key with a `metrics` scope) are checked
+    here, between the two."""
+    token = bearer_token(connection)
+    expected: str | None = connection.app.state.metrics_token
+    if expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return
+    if not (await authenticate(connection)).is_admin:
+        raise ProblemException(forbidden("metrics are for admins and the metrics token"))
+
+
+@get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE, guards=[require_metrics_reader],
+     security=[*BEARER_SECURITY, {"metricsToken": []}], responses=problems(401, 403), description=(
+    "Prometheus text format, for an admin's access token or `PIXRELAY_METRICS_TOKEN` as a bearer "
+    "token: responses by route and status, request latency by route, queue wait and generation "
+    "time by provider (histograms), jobs by status, the account pool (accounts by status, running "
+    "jobs, credits, average generation time) and provider circuits and calls."))
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = request.app.state
-    counter: RequestCounter = state.request_counter
+    kept: Metrics = state.metrics
     async with ports_of(request).uow() as uow:
         jobs = await uow.jobs.count_by_status()
         accounts = await uow.accounts.find()
-    return render([request_family(counter), job_family(jobs), *account_families(accounts),
-                   *provider_families(state.guarded_providers)])
+    text = kept.render(job_family(jobs), *account_families(accounts), *provider_families(state.guarded_providers))
+    return Response(text, media_type=CONTENT_TYPE)
 
 
 router = Router(path="/", tags=["ops"], route_handlers=[live, ready, metrics])
