@@ -111,16 +111,16 @@ def _count_postgres(counts: RoundTrips) -> Iterator[None]:
     def set_(self: Any, value: Any) -> None:
         slot.__set__(self, value)
 
-    cls._protocol = property(get, set_)  # type: ignore[assignment]
+    cls._protocol = property(get, set_)
     try:
         yield
     finally:
-        cls._protocol = slot  # type: ignore[assignment]
+        cls._protocol = slot
 
 
 @contextlib.contextmanager
 def _count_sqlite(counts: RoundTrips) -> Iterator[None]:
-    cls = aiosqlite.core.Connection
+    cls: Any = aiosqlite.core.Connection
     execute, connect = cls._execute, cls._connect
 
     async def counted_execute(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -132,18 +132,18 @@ def _count_sqlite(counts: RoundTrips) -> Iterator[None]:
             counts.sqlite += 1
         return await connect(self)
 
-    cls._execute = counted_execute  # type: ignore[method-assign]
-    cls._connect = counted_connect  # type: ignore[method-assign]
+    cls._execute = counted_execute
+    cls._connect = counted_connect
     try:
         yield
     finally:
-        cls._execute = execute  # type: ignore[method-assign]
-        cls._connect = connect  # type: ignore[method-assign]
+        cls._execute = execute
+        cls._connect = connect
 
 
 @contextlib.contextmanager
 def _count_redis(counts: RoundTrips) -> Iterator[None]:
-    cls = redis.asyncio.connection.AbstractConnection
+    cls: Any = redis.asyncio.connection.AbstractConnection
     pack_command, send = cls.pack_command, cls.send_packed_command
 
     def counted_pack_command(self: Any, *args: Any) -> Any:
@@ -154,13 +154,13 @@ def _count_redis(counts: RoundTrips) -> Iterator[None]:
         counts.redis_round_trips += 1
         await send(self, command, check_health)
 
-    cls.pack_command = counted_pack_command  # type: ignore[method-assign]
-    cls.send_packed_command = counted_send  # type: ignore[method-assign]
+    cls.pack_command = counted_pack_command
+    cls.send_packed_command = counted_send
     try:
         yield
     finally:
-        cls.pack_command = pack_command  # type: ignore[method-assign]
-        cls.send_packed_command = send  # type: ignore[method-assign]
+        cls.pack_command = pack_command
+        cls.send_packed_command = send
 
 
 @contextlib.contextmanager
