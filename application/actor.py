@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from domain.credentials import Credential
+
 
 class Actor(Protocol):
     # Read-only members, so frozen Structs and `is_admin` properties satisfy it too
@@ -13,3 +15,11 @@ class Actor(Protocol):
 
     @property
     def is_admin(self) -> bool: ...
+
+
+def credential_of(actor: Actor) -> Credential:
+    """What the actor presents: an HTTP caller's token names its session (Principal has a
+    `credential`); a caller inside the process (CLI, bench, tests) is trusted as its user,
+    whose being active is still checked."""
+    presented = getattr(actor, "credential", None)
+    return presented if isinstance(presented, Credential) else Credential.of_user(actor.user_id)

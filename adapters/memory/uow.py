@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -16,10 +17,14 @@ from adapters.memory.jobs import InMemoryJobRepository, InMemorySubmissionReposi
 from adapters.memory.ledger import InMemoryLedgerRepository, InMemoryUsageRepository
 from adapters.memory.store import InMemoryStore, MemoryState
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
+from adapters.uow_steps import create_job
+from domain.credentials import Credential
 from domain.ports import (
     AccountRepository,
     AssetRepository,
     AuditRepository,
+    CreateOutcome,
+    JobDraft,
     JobRepository,
     LedgerRepository,
     LineageRepository,
@@ -83,3 +88,7 @@ class InMemoryUnitOfWorkFactory:
 
     def __call__(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store)
+
+    async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
+        async with self() as uow:
+            return await create_job(uow, credential, draft, now)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters import uow_steps
 from adapters.security.secret_box import SecretBox
+from adapters.sql import create_job_pg
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlProviderUploadRepository
 from adapters.sql.audit import SqlAuditRepository
@@ -15,10 +18,13 @@ from adapters.sql.jobs import SqlJobRepository, SqlSubmissionRepository
 from adapters.sql.ledger import SqlLedgerRepository, SqlUsageRepository
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
+from domain.credentials import Credential
 from domain.ports import (
     AccountRepository,
     AssetRepository,
     AuditRepository,
+    CreateOutcome,
+    JobDraft,
     JobRepository,
     LedgerRepository,
     LineageRepository,
@@ -109,3 +115,13 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.box)
+
+    @property
+    def _postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
+        if self._postgres:
+            return await create_job_pg.create_job(self.engine, credential, draft, now)
+        async with self() as uow:
+            return await uow_steps.create_job(uow, credential, draft, now)

@@ -21,7 +21,7 @@ from application.jobs.quote import QuoteJob
 from domain.events import TERMINAL_EVENTS, DomainEvent, event_name
 from domain.jobs import Job, JobStatus, OperationType
 from domain.ports import EventBus
-from entrypoints.http.deps import BEARER_SECURITY, doc, ports_of, require_user, uses
+from entrypoints.http.deps import BEARER_SECURITY, CHECKED_IN_STEP, doc, ports_of, require_user, uses
 from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_jobs import (
     JobIn,
@@ -39,7 +39,7 @@ HEARTBEAT_SECONDS = 15.0
 STATUS_EVENT = "job.status"
 
 
-@post("/", status_code=202, summary="Submit a job", description=doc(CreateJob),
+@post("/", status_code=202, summary="Submit a job", description=doc(CreateJob), opt=CHECKED_IN_STEP,
       dependencies=uses(create_job=CreateJob), responses=problems(401, 402, 404, 409, 422, 429))
 async def submit(data: JSONBody[JobIn], principal: NamedDependency[Principal], create_job: NamedDependency[CreateJob],
                  idempotency_key: Annotated[str | None, HeaderParameter(
