@@ -6,9 +6,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import msgspec
+
+from domain.assets import Asset
 from domain.clock import utc_day
 from domain.credentials import Credential, grants
-from domain.ports import CreateOutcome, CreateStatus, JobDraft, UnitOfWork
+from domain.jobs import Job
+from domain.pagination import Cursor, Page
+from domain.ports import (
+    AssetFilter,
+    Authorized,
+    CreateOutcome,
+    CreateStatus,
+    JobDraft,
+    JobFilter,
+    Standing,
+    UnitOfWork,
+)
 from domain.quotas import within
 from domain.users import User
 
@@ -48,3 +62,43 @@ async def create_job(uow: UnitOfWork, credential: Credential, draft: JobDraft, n
     await uow.audit.add(draft.audit)
     await uow.commit()
     return CreateOutcome(status=CreateStatus.CREATED, job=draft.job)
+
+
+async def read_job(uow: UnitOfWork, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    job = await uow.jobs.get(job_id)
+    return Authorized(True, job if job is not None and job.user_id == credential.user_id else None)
+
+
+async def read_asset(uow: UnitOfWork, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    asset = await uow.assets.get(asset_id)
+    if asset is None or asset.owner_id != credential.user_id or asset.is_deleted:
+        return Authorized(True, None)
+    return Authorized(True, asset)
+
+
+async def read_standing(uow: UnitOfWork, credential: Credential, now: datetime) -> Authorized[Standing]:
+    user = await granted_user(uow, credential, now)
+    if user is None:
+        return Authorized(False)
+    return Authorized(True, Standing(user=user, today=await uow.usage.get(user.id, utc_day(now)),
+                                     balance=await uow.ledger.balance(user.id)))
+
+
+async def page_jobs(uow: UnitOfWork, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
+                    now: datetime) -> Authorized[Page[Job]]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    return Authorized(True, await uow.jobs.page(msgspec.structs.replace(where, user_id=credential.user_id),
+                                                after, limit))
+
+
+async def page_assets(uow: UnitOfWork, credential: Credential, where: AssetFilter, after: Cursor | None,
+                      limit: int, now: datetime) -> Authorized[Page[Asset]]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    return Authorized(True, await uow.assets.page(msgspec.structs.replace(where, owner_id=credential.user_id),
+                                                  after, limit))

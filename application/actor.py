@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.credentials import Credential
+from domain.credentials import Credential, CredentialKind
+from domain.errors import DomainError, not_found, unauthenticated
 
 
 class Actor(Protocol):
@@ -23,3 +24,9 @@ def credential_of(actor: Actor) -> Credential:
     whose being active is still checked."""
     presented = getattr(actor, "credential", None)
     return presented if isinstance(presented, Credential) else Credential.of_user(actor.user_id)
+
+
+def refused(credential: Credential) -> DomainError:
+    """What a credential that grants nothing gets: 401 for what a client presented; for a
+    trusted caller, its user is missing or inactive (404)."""
+    return not_found("user") if credential.kind is CredentialKind.USER else unauthenticated()

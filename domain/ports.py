@@ -255,6 +255,14 @@ class Authorized(msgspec.Struct, Generic[T], frozen=True):
     value: T | None = None
 
 
+class Standing(msgspec.Struct, frozen=True, kw_only=True):
+    """A user as their profile shows them: the user, the UTC day's usage, the balance."""
+
+    user: User
+    today: DailyUsage
+    balance: CreditBalance
+
+
 class AtomicSteps(Protocol):
     """The request path's steps, each one transaction of its own with its credential check
     inside (in SQL, one statement: one round trip). Every rule they apply is a domain
@@ -268,6 +276,23 @@ class AtomicSteps(Protocol):
         not go below zero), count the job in the UTC day's usage against the user's
         `max_jobs_per_day`, and write the hold, its ledger transaction, the job and the
         audit entry; all of it or nothing."""
+
+    async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+        """The job, if it is the credential's user's."""
+
+    async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+        """The asset, if it is the credential's user's and not deleted."""
+
+    async def read_standing(self, credential: Credential, now: datetime) -> Authorized[Standing]:
+        """The credential's user, their usage on the UTC day of `now`, their balance."""
+
+    async def page_jobs(self, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
+                        now: datetime) -> Authorized[Page[Job]]:
+        """The credential's user's jobs (`where.user_id` is ignored), newest first."""
+
+    async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
+                          now: datetime) -> Authorized[Page[Asset]]:
+        """The credential's user's live assets (`where.owner_id` is ignored), newest first."""
 
 
 class UnitOfWorkFactory(AtomicSteps, Protocol):

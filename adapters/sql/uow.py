@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters import uow_steps
 from adapters.security.secret_box import SecretBox
-from adapters.sql import create_job_pg
+from adapters.sql import create_job_pg, reads_pg
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlProviderUploadRepository
 from adapters.sql.audit import SqlAuditRepository
@@ -18,18 +18,25 @@ from adapters.sql.jobs import SqlJobRepository, SqlSubmissionRepository
 from adapters.sql.ledger import SqlLedgerRepository, SqlUsageRepository
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
+from domain.assets import Asset
 from domain.credentials import Credential
+from domain.jobs import Job
+from domain.pagination import Cursor, Page
 from domain.ports import (
     AccountRepository,
+    AssetFilter,
     AssetRepository,
     AuditRepository,
+    Authorized,
     CreateOutcome,
     JobDraft,
+    JobFilter,
     JobRepository,
     LedgerRepository,
     LineageRepository,
     ProviderUploadRepository,
     SessionRepository,
+    Standing,
     SubmissionRepository,
     UsageRepository,
     UserRepository,
@@ -125,3 +132,35 @@ class SqlUnitOfWorkFactory:
             return await create_job_pg.create_job(self.engine, credential, draft, now)
         async with self() as uow:
             return await uow_steps.create_job(uow, credential, draft, now)
+
+    async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+        if self._postgres:
+            return await reads_pg.read_job(self.engine, credential, job_id, now)
+        async with self() as uow:
+            return await uow_steps.read_job(uow, credential, job_id, now)
+
+    async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+        if self._postgres:
+            return await reads_pg.read_asset(self.engine, credential, asset_id, now)
+        async with self() as uow:
+            return await uow_steps.read_asset(uow, credential, asset_id, now)
+
+    async def read_standing(self, credential: Credential, now: datetime) -> Authorized[Standing]:
+        if self._postgres:
+            return await reads_pg.read_standing(self.engine, credential, now)
+        async with self() as uow:
+            return await uow_steps.read_standing(uow, credential, now)
+
+    async def page_jobs(self, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
+                        now: datetime) -> Authorized[Page[Job]]:
+        if self._postgres:
+            return await reads_pg.page_jobs(self.engine, credential, where, after, limit, now)
+        async with self() as uow:
+            return await uow_steps.page_jobs(uow, credential, where, after, limit, now)
+
+    async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
+                          now: datetime) -> Authorized[Page[Asset]]:
+        if self._postgres:
+            return await reads_pg.page_assets(self.engine, credential, where, after, limit, now)
+        async with self() as uow:
+            return await uow_steps.page_assets(uow, credential, where, after, limit, now)

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
-from application.actor import Actor, credential_of
+from application.actor import Actor, credential_of, refused
 from domain.audit import AuditEntry
 from domain.clock import seconds_until_next_utc_day
 from domain.errors import (
@@ -19,7 +19,6 @@ from domain.errors import (
     insufficient_credits,
     not_found,
     quota_exceeded,
-    unauthenticated,
 )
 from domain.events import JobCreated
 from domain.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, Job, JobStatus, OperationType, check_priority
@@ -128,7 +127,8 @@ class CreateJob:
                 return replayed(earlier, fingerprint)
         now = self._clock.now()
         draft = self._draft(actor, request, priced.unwrap(), idempotency_key, fingerprint, now)
-        outcome = await self._uow.create_job(credential_of(actor), draft, now)
+        credential = credential_of(actor)
+        outcome = await self._uow.create_job(credential, draft, now)
         match outcome.status:
             case CreateStatus.CREATED:
                 job = draft.job
@@ -148,7 +148,7 @@ class CreateJob:
             case CreateStatus.KEY_IN_FLIGHT:
                 return Failure(conflict("a request with this Idempotency-Key is already being processed"))
             case _:
-                return Failure(unauthenticated())
+                return Failure(refused(credential))
 
     def _draft(self, actor: Actor, request: JobRequest, priced: Priced, idempotency_key: str | None,
                fingerprint: str, now: datetime) -> JobDraft:

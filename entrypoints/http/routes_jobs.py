@@ -57,7 +57,7 @@ async def quote(data: JSONBody[QuoteIn], quote_job: NamedDependency[QuoteJob]) -
 
 
 @get("/", summary="My jobs", description=doc(ListJobs), dependencies=uses(list_jobs=ListJobs),
-     responses=problems(401, 422))
+     responses=problems(401, 422), opt=CHECKED_IN_STEP)
 async def my_jobs(principal: NamedDependency[Principal], list_jobs: NamedDependency[ListJobs],
                   status: FromQuery[JobStatus | None] = None, provider_id: FromQuery[str | None] = None,
                   operation_type: FromQuery[OperationType | None] = None,
@@ -69,7 +69,7 @@ async def my_jobs(principal: NamedDependency[Principal], list_jobs: NamedDepende
 
 
 @get("/{job_id:str}", summary="One job", description=doc(GetJob), dependencies=uses(get_job=GetJob),
-     responses=problems(401, 404))
+     responses=problems(401, 404), opt=CHECKED_IN_STEP)
 async def one_job(job_id: FromPath[str], principal: NamedDependency[Principal],
                   get_job: NamedDependency[GetJob]) -> JobOut:
     return job_out(ok(await get_job(principal, job_id)))

@@ -74,3 +74,45 @@ def test_a_session_revoked_in_the_database_submits_nothing_at_once(pg_api: Api) 
     relogged = pg_api.caller(alice.email, alice.id)
     assert len(pg_api.client.get("/v1/jobs", headers=relogged.headers).json()["items"]) == 1
     assert pg_api.client.get("/v1/users/me", headers=relogged.headers).json()["usage"]["jobs_created"] == 1
+
+
+READS = {
+    "one job": lambda api, who, ids: api.client.get(f"/v1/jobs/{ids['job']}", headers=who.headers),
+    "my jobs": lambda api, who, ids: api.client.get("/v1/jobs?limit=5", headers=who.headers),
+    "one asset": lambda api, who, ids: api.client.get(f"/v1/assets/{ids['asset']}", headers=who.headers),
+    "my assets": lambda api, who, ids: api.client.get("/v1/assets?limit=5", headers=who.headers),
+    "my profile": lambda api, who, ids: api.client.get("/v1/users/me", headers=who.headers),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.parametrize("path", READS)
+def test_each_read_costs_one_postgres_round_trip_and_nothing_of_redis(path: str, pg_api: Api) -> None:
+    alice = pg_api.seeded("alice")
+    ids = {"job": submit(pg_api, alice).json()["id"], "asset": pg_api.upload(alice).json()["id"]}
+    response, trips = measured(pg_api, lambda: READS[path](pg_api, alice, ids))
+    assert response.status_code == 200, response.text
+    assert trips.postgres <= 1, trips.report()
+    assert trips.redis_commands == 0, trips.report()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.parametrize("path", READS)
+def test_each_read_refuses_a_revoked_session_at_once_and_tells_401_from_404(path: str, pg_api: Api) -> None:
+    alice, bob = pg_api.seeded("alice"), pg_api.seeded("bob")
+    ids = {"job": submit(pg_api, alice).json()["id"], "asset": pg_api.upload(alice).json()["id"]}
+    assert READS[path](pg_api, alice, ids).status_code == 200
+    if path.startswith("one"):  # another user's is absent to bob
+        assert READS[path](pg_api, bob, ids).status_code == 404
+
+    async def revoke_behind_the_cache() -> None:
+        async with pg_api.wiring.ports.uow() as uow:
+            session = await uow.sessions.get(alice.session_id)
+            assert session is not None
+            await uow.sessions.update(revoke(session, pg_api.wiring.clock.now()))
+            await uow.commit()
+
+    pg_api.run(revoke_behind_the_cache)
+    assert READS[path](pg_api, alice, ids).status_code == 401
