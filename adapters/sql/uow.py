@@ -8,14 +8,14 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters import uow_steps
 from adapters.security.secret_box import SecretBox
-from adapters.sql import create_job_pg, reads_pg
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlProviderUploadRepository
 from adapters.sql.audit import SqlAuditRepository
 from adapters.sql.jobs import SqlJobRepository, SqlSubmissionRepository
 from adapters.sql.ledger import SqlLedgerRepository, SqlUsageRepository
+from adapters.sql.postgres_steps import PostgresSteps
+from adapters.sql.sqlite_steps import SqliteSteps
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
 from domain.assets import Asset
@@ -119,48 +119,30 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self.engine = engine
         self.box = box
+        # The request path's atomic steps: one statement each on Postgres, one hand-off to
+        # the database thread each on SQLite.
+        self._steps: PostgresSteps | SqliteSteps = (
+            PostgresSteps(engine) if engine.dialect.name == "postgresql" else SqliteSteps(engine))
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.box)
 
-    @property
-    def _postgres(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
-
     async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
-        if self._postgres:
-            return await create_job_pg.create_job(self.engine, credential, draft, now)
-        async with self() as uow:
-            return await uow_steps.create_job(uow, credential, draft, now)
+        return await self._steps.create_job(credential, draft, now)
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
-        if self._postgres:
-            return await reads_pg.read_job(self.engine, credential, job_id, now)
-        async with self() as uow:
-            return await uow_steps.read_job(uow, credential, job_id, now)
+        return await self._steps.read_job(credential, job_id, now)
 
     async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
-        if self._postgres:
-            return await reads_pg.read_asset(self.engine, credential, asset_id, now)
-        async with self() as uow:
-            return await uow_steps.read_asset(uow, credential, asset_id, now)
+        return await self._steps.read_asset(credential, asset_id, now)
 
     async def read_standing(self, credential: Credential, now: datetime) -> Authorized[Standing]:
-        if self._postgres:
-            return await reads_pg.read_standing(self.engine, credential, now)
-        async with self() as uow:
-            return await uow_steps.read_standing(uow, credential, now)
+        return await self._steps.read_standing(credential, now)
 
     async def page_jobs(self, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
                         now: datetime) -> Authorized[Page[Job]]:
-        if self._postgres:
-            return await reads_pg.page_jobs(self.engine, credential, where, after, limit, now)
-        async with self() as uow:
-            return await uow_steps.page_jobs(uow, credential, where, after, limit, now)
+        return await self._steps.page_jobs(credential, where, after, limit, now)
 
     async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
                           now: datetime) -> Authorized[Page[Asset]]:
-        if self._postgres:
-            return await reads_pg.page_assets(self.engine, credential, where, after, limit, now)
-        async with self() as uow:
-            return await uow_steps.page_assets(uow, credential, where, after, limit, now)
+        return await self._steps.page_assets(credential, where, after, limit, now)

@@ -4,10 +4,13 @@ hand-offs per request. A request over its budget fails here with the calls it ma
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from domain.users import revoke
 from tests.e2e.http.conftest import Api, Caller
@@ -116,3 +119,29 @@ def test_each_read_refuses_a_revoked_session_at_once_and_tells_401_from_404(path
 
     pg_api.run(revoke_behind_the_cache)
     assert READS[path](pg_api, alice, ids).status_code == 401
+
+
+def test_submitting_a_job_on_sqlite_costs_at_most_three_thread_hand_offs(sqlite_api: Api) -> None:
+    alice = sqlite_api.seeded("alice")
+    for send in (lambda: submit(sqlite_api, alice), lambda: submit(sqlite_api, alice, "again")):
+        response, trips = measured(sqlite_api, send)
+        assert response.status_code == 202, response.text
+        assert trips.sqlite <= 3, trips.report()
+
+
+@pytest.mark.parametrize("path", READS)
+def test_reads_on_sqlite_take_no_write_lock(path: str, sqlite_api: Api, sqlite_url: str) -> None:
+    alice = sqlite_api.seeded("alice")
+    ids = {"job": submit(sqlite_api, alice).json()["id"], "asset": sqlite_api.upload(alice).json()["id"]}
+    response, trips = measured(sqlite_api, lambda: READS[path](sqlite_api, alice, ids))
+    assert response.status_code == 200, response.text
+    assert trips.sqlite <= 2, trips.report()
+    writer = sqlite3.connect(make_url(sqlite_url).database or "", isolation_level=None, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock meanwhile
+        started = time.monotonic()
+        assert READS[path](sqlite_api, alice, ids).status_code == 200
+        assert time.monotonic() - started < 1.0  # never waited for the lock (busy_timeout is 30 s)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
