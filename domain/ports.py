@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
+from enum import StrEnum
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 
 import msgspec
 from returns.result import Result
@@ -19,6 +20,7 @@ from returns.result import Result
 from domain.accounts import ProviderAccount
 from domain.assets import Asset, AssetSource, MediaType, ProviderUpload
 from domain.audit import AuditEntry, AuditFilter
+from domain.credentials import Credential
 from domain.errors import DomainError
 from domain.events import DomainEvent
 from domain.jobs import Job, JobStatus
@@ -259,7 +261,85 @@ class UnitOfWork(Protocol):
     async def rollback(self) -> None: ...
 
 
-class UnitOfWorkFactory(Protocol):
+# ---------------------------------------------------------------- atomic steps of the request path
+
+T = TypeVar("T")
+
+
+class JobDraft(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything creating a job writes, built by the use case with the domain's functions."""
+
+    job: Job
+    hold: CreditHold
+    hold_tx: LedgerTransaction
+    audit: AuditEntry
+
+
+class CreateStatus(StrEnum):
+    CREATED = "created"
+    REPLAYED = "replayed"  # the user already has a job with this idempotency key: `job` is it
+    UNAUTHENTICATED = "unauthenticated"  # the credential grants nothing: nothing was written
+    DAILY_LIMIT = "daily_limit"  # `daily_limit` jobs were created today already
+    INSUFFICIENT_CREDITS = "insufficient_credits"  # `available` is what could be spent
+    KEY_IN_FLIGHT = "key_in_flight"  # another request with this key is being created now
+
+
+class CreateOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    status: CreateStatus
+    job: Job | None = None
+    daily_limit: int | None = None
+    available: int = 0
+
+
+class Authorized(msgspec.Struct, Generic[T], frozen=True):
+    """A read made together with its credential check: `granted` False means 401 (and no
+    value was read); True with a None value means there was nothing to see (404)."""
+
+    granted: bool
+    value: T | None = None
+
+
+class Standing(msgspec.Struct, frozen=True, kw_only=True):
+    """A user as their profile shows them: the user, the UTC day's usage, the balance."""
+
+    user: User
+    today: DailyUsage
+    balance: CreditBalance
+
+
+class AtomicSteps(Protocol):
+    """The request path's steps, each one transaction of its own with its credential check
+    inside (in SQL, one statement: one round trip). Every rule they apply is a domain
+    function (domain/credentials.py `grants`, domain/quotas.py `within`, domain/ledger.py
+    postings); the in-memory adapter calls those functions, the SQL adapter states them in
+    SQL, and tests/budgets/test_sql_rules.py checks the two agree."""
+
+    async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
+        """Atomically, unless the credential grants nothing: give back the user's job with
+        the draft's idempotency key if there is one; else place the hold (the balance may
+        not go below zero), count the job in the UTC day's usage against the user's
+        `max_jobs_per_day`, and write the hold, its ledger transaction, the job and the
+        audit entry; all of it or nothing."""
+
+    async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+        """The job, if it is the credential's user's."""
+
+    async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+        """The asset, if it is the credential's user's and not deleted."""
+
+    async def read_standing(self, credential: Credential, now: datetime) -> Authorized[Standing]:
+        """The credential's user, their usage on the UTC day of `now`, their balance."""
+
+    async def page_jobs(self, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
+                        now: datetime) -> Authorized[Page[Job]]:
+        """The credential's user's jobs (`where.user_id` is ignored), newest first."""
+
+    async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
+                          now: datetime) -> Authorized[Page[Asset]]:
+        """The credential's user's live assets (`where.owner_id` is ignored), newest first."""
+
+
+class UnitOfWorkFactory(AtomicSteps, Protocol):
     def __call__(self) -> UnitOfWork: ...
 
 

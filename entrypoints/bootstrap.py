@@ -28,7 +28,7 @@ from application.assets.lineage import GetLineage
 from application.assets.queries import AssetContent, GetAsset, ListAssets
 from application.assets.upload import UploadAsset
 from application.audit import AuditTrail
-from application.auth.authenticate import Authenticate
+from application.auth.authenticate import Authenticate, ReadAccessToken
 from application.auth.login import LogIn
 from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
@@ -80,7 +80,7 @@ from entrypoints.http.schemas_webhooks import JsonPayloads
 USE_CASES: tuple[type, ...] = (
     RegisterUser, LogIn, RefreshSession, LogOut, ListSessions, RevokeSession, RevokeAllSessions,
     Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin, FirstRunSetup,
-    FindUserByEmail,
+    FindUserByEmail, ReadAccessToken,
     CreateJob, QuoteJob, CancelJob, GetJob, ListJobs,
     ClaimJobs, AdvanceJob, RunJob, DrainOnce, AcceptWebhook,
     UploadAsset, GetAsset, ListAssets, AssetContent, DeleteAsset, GetLineage,

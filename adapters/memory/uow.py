@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from adapters import uow_steps
 from adapters.memory.accounts import InMemoryAccountRepository
 from adapters.memory.assets import (
     InMemoryAssetRepository,
@@ -21,16 +23,26 @@ from adapters.memory.outbound import (
 )
 from adapters.memory.store import InMemoryStore, MemoryState
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
+from domain.assets import Asset
+from domain.credentials import Credential
+from domain.jobs import Job
 from domain.outbound import TerminalJob
+from domain.pagination import Cursor, Page
 from domain.ports import (
     AccountRepository,
+    AssetFilter,
     AssetRepository,
     AuditRepository,
+    Authorized,
+    CreateOutcome,
+    JobDraft,
+    JobFilter,
     JobRepository,
     LedgerRepository,
     LineageRepository,
     ProviderUploadRepository,
     SessionRepository,
+    Standing,
     SubmissionRepository,
     UsageRepository,
     UserRepository,
@@ -99,3 +111,29 @@ class InMemoryUnitOfWorkFactory:
 
     def __call__(self) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store)
+
+    async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
+        async with self() as uow:
+            return await uow_steps.create_job(uow, credential, draft, now)
+
+    async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+        async with self() as uow:
+            return await uow_steps.read_job(uow, credential, job_id, now)
+
+    async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+        async with self() as uow:
+            return await uow_steps.read_asset(uow, credential, asset_id, now)
+
+    async def read_standing(self, credential: Credential, now: datetime) -> Authorized[Standing]:
+        async with self() as uow:
+            return await uow_steps.read_standing(uow, credential, now)
+
+    async def page_jobs(self, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
+                        now: datetime) -> Authorized[Page[Job]]:
+        async with self() as uow:
+            return await uow_steps.page_jobs(uow, credential, where, after, limit, now)
+
+    async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
+                          now: datetime) -> Authorized[Page[Asset]]:
+        async with self() as uow:
+            return await uow_steps.page_assets(uow, credential, where, after, limit, now)

@@ -13,7 +13,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from adapters.redis.client import log_failure
-from domain.events import DomainEvent, decode, encode
+from domain.events import DomainEvent, JobCreated, decode, encode
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,10 @@ class RedisEventBus:
         self._redis = redis
 
     async def publish(self, event: DomainEvent) -> None:
+        if isinstance(event, JobCreated):
+            # Nobody can follow a job before its creation is answered (its id is not known
+            # yet), so the event would reach no one: one Redis command less per submit.
+            return
         try:
             await self._redis.publish(channel(event.job_id), encode(event))
         except RedisError as error:

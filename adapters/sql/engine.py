@@ -3,6 +3,17 @@
 SQLite runs as a single writer: every transaction starts with BEGIN IMMEDIATE, so it takes
 the write lock up front and writers queue (busy_timeout) instead of failing halfway. That
 makes the conditional statements the repositories use race-free without SKIP LOCKED.
+
+Postgres connections are not pre-pinged (a ping is three round trips, BEGIN; ;; ROLLBACK,
+on every unit of work). Stale connections are handled instead by:
+- the driver's own state, checked at checkout at no cost: a connection whose socket the
+  event loop has already seen closed (a restart, a failover, a cut) is discarded there and
+  the pool hands out another (`_discard_closed`);
+- recycling connections older than POOL_RECYCLE_SECONDS, before idle-timeouts of
+  firewalls and proxies silently kill them;
+- a disconnect met by a statement invalidates the pool (SQLAlchemy's own handling), so the
+  request that met it fails (503) and the next one gets fresh connections; the hot-path
+  statements retry once on a fresh connection when the driver refused before sending.
 """
 
 from __future__ import annotations
@@ -10,13 +21,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 POSTGRES_DRIVER = "postgresql+asyncpg"
 SQLITE_DRIVER = "sqlite+aiosqlite"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_RECYCLE_SECONDS = 1800
 
 
 def to_async_url(url: str | URL) -> str:
@@ -41,9 +53,17 @@ def create_engine(url: str | URL, **options: Any) -> AsyncEngine:
     async_url = make_url(to_async_url(url))
     if async_url.drivername == SQLITE_DRIVER:
         return _sqlite_engine(async_url, **options)
-    # Pre-ping: after a database restart or failover, pooled connections are dead; find
-    # out at checkout rather than in the middle of a use case.
-    return create_async_engine(async_url, **{"pool_pre_ping": True, **options})
+    engine = create_async_engine(async_url, **{"pool_recycle": POOL_RECYCLE_SECONDS, **options})
+    event.listen(engine.sync_engine.pool, "checkout", _discard_closed)
+    return engine
+
+
+def _discard_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A connection the driver already knows is closed never leaves the pool: raising
+    DisconnectionError here makes the pool drop it and check out another (no round trip)."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise exc.DisconnectionError("the pooled connection was closed by the server or the network")
 
 
 def _sqlite_engine(url: URL, **options: Any) -> AsyncEngine:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -18,18 +19,30 @@ from adapters.sql.outbound import (
     SqlWebhookDeliveryRepository,
     SqlWebhookEndpointRepository,
 )
+from adapters.sql.postgres_steps import PostgresSteps
+from adapters.sql.sqlite_steps import SqliteSteps
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
+from domain.assets import Asset
+from domain.credentials import Credential
+from domain.jobs import Job
 from domain.outbound import TerminalJob
+from domain.pagination import Cursor, Page
 from domain.ports import (
     AccountRepository,
+    AssetFilter,
     AssetRepository,
     AuditRepository,
+    Authorized,
+    CreateOutcome,
+    JobDraft,
+    JobFilter,
     JobRepository,
     LedgerRepository,
     LineageRepository,
     ProviderUploadRepository,
     SessionRepository,
+    Standing,
     SubmissionRepository,
     UsageRepository,
     UserRepository,
@@ -128,6 +141,30 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self.engine = engine
         self.box = box
+        # The request path's atomic steps: one statement each on Postgres, one hand-off to
+        # the database thread each on SQLite.
+        self._steps: PostgresSteps | SqliteSteps = (
+            PostgresSteps(engine) if engine.dialect.name == "postgresql" else SqliteSteps(engine))
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.box)
+
+    async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
+        return await self._steps.create_job(credential, draft, now)
+
+    async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+        return await self._steps.read_job(credential, job_id, now)
+
+    async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+        return await self._steps.read_asset(credential, asset_id, now)
+
+    async def read_standing(self, credential: Credential, now: datetime) -> Authorized[Standing]:
+        return await self._steps.read_standing(credential, now)
+
+    async def page_jobs(self, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
+                        now: datetime) -> Authorized[Page[Job]]:
+        return await self._steps.page_jobs(credential, where, after, limit, now)
+
+    async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
+                          now: datetime) -> Authorized[Page[Asset]]:
+        return await self._steps.page_assets(credential, where, after, limit, now)

@@ -5,25 +5,31 @@ from __future__ import annotations
 import msgspec
 from returns.result import Failure, Result, Success
 
-from application.actor import Actor
+from application.actor import Actor, credential_of, refused
 from application.assets.access import owned_asset
 from application.policy import AssetPolicy
 from domain.assets import Asset, AssetSource, AssetStatus, MediaType
 from domain.errors import DomainError, conflict, not_found, validation
 from domain.pagination import Page, clamp_limit, decode_cursor
-from domain.ports import AssetFilter, BlobStore, UnitOfWorkFactory
+from domain.ports import AssetFilter, BlobStore, Clock, UnitOfWorkFactory
 
 
 class GetAsset:
-    """One of the caller's assets. Another user's asset, or a deleted one, is NOT_FOUND."""
+    """One of the caller's assets. Another user's asset, or a deleted one, is NOT_FOUND.
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    - The caller's credential is checked in the same read (one step, one round trip).
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, actor: Actor, asset_id: str) -> Result[Asset, DomainError]:
-        async with self._uow() as uow:
-            asset = await owned_asset(uow, actor, asset_id)
-        return Success(asset) if asset is not None else Failure(not_found("asset"))
+        credential = credential_of(actor)
+        found = await self._uow.read_asset(credential, asset_id, self._clock.now())
+        if not found.granted:
+            return Failure(refused(credential))
+        return Success(found.value) if found.value is not None else Failure(not_found("asset"))
 
 
 class ListAssets:
@@ -32,10 +38,12 @@ class ListAssets:
     - Filters: media_type (image, video, audio), source (generated, uploaded), provider_id,
       workspace_id; an unknown media_type or source is a VALIDATION_ERROR.
     - `limit` is clamped to 1..100; a malformed cursor is a VALIDATION_ERROR.
+    - The caller's credential is checked in the same read (one step, one round trip).
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, actor: Actor, *, media_type: str | None = None, source: str | None = None,
                        provider_id: str | None = None, workspace_id: str | None = None,
@@ -53,8 +61,11 @@ class ListAssets:
             source=AssetSource(source) if source is not None else None,
             provider_id=provider_id, workspace_id=workspace_id,
         )
-        async with self._uow() as uow:
-            return Success(await uow.assets.page(where, after, clamp_limit(limit)))
+        credential = credential_of(actor)
+        page = await self._uow.page_assets(credential, where, after, clamp_limit(limit), self._clock.now())
+        if not page.granted or page.value is None:
+            return Failure(refused(credential))
+        return Success(page.value)
 
 
 class ContentLocation(msgspec.Struct, frozen=True, kw_only=True):

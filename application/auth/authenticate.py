@@ -8,6 +8,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from application.policy import AuthPolicy
+from domain.credentials import Credential
 from domain.errors import DomainError, unauthenticated
 from domain.ports import CachedSession, Clock, SessionCache, TokenIssuer, UnitOfWorkFactory
 from domain.users import AccessClaims, Role
@@ -23,6 +24,10 @@ class Principal(msgspec.Struct, frozen=True):
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
+
+    @property
+    def credential(self) -> Credential:
+        return Credential.of_session(self.user_id, self.session_id)
 
 
 class Authenticate:
@@ -71,3 +76,25 @@ class Authenticate:
             await self._cache.put(session.id, CachedSession(
                 user_id=user.id, role=user.role, expires_at=session.expires_at), self._cache_seconds)
         return Success(Principal(user.id, session.id, user.role))
+
+
+class ReadAccessToken:
+    """Check a bearer access token's signature and lifetime only: no database, no cache.
+
+    - The Principal is what the token claims. A route may accept it only when the use case
+      it runs checks the principal's credential (its session live, its user active) inside
+      the same atomic step as its work (domain/credentials.py): then authentication costs no
+      round trip of its own, and a revocation still applies at once on every replica.
+    - The role is the one the token was issued with: such routes do not depend on it.
+    """
+
+    def __init__(self, clock: Clock, tokens: TokenIssuer) -> None:
+        self._clock = clock
+        self._tokens = tokens
+
+    def __call__(self, token: str) -> Result[Principal, DomainError]:
+        verified = self._tokens.verify(token, self._clock.now())
+        if isinstance(verified, Failure):
+            return Failure(verified.failure())
+        claims = verified.unwrap()
+        return Success(Principal(claims.user_id, claims.session_id, claims.role))

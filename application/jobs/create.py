@@ -9,22 +9,29 @@ from typing import Any
 import msgspec
 from returns.result import Failure, Result, Success
 
-from application.actor import Actor
-from application.audit import AuditTrail
-from application.events import Outbox
+from application.actor import Actor, credential_of, refused
 from application.policy import WebhookPolicy
 from application.webhooks.endpoints import checked_events, checked_url
-from domain.clock import seconds_until_next_utc_day, utc_day
-from domain.errors import DomainError, ErrorCode, conflict, insufficient_credits, not_found, quota_exceeded
+from domain.audit import AuditEntry
+from domain.clock import seconds_until_next_utc_day
+from domain.errors import (
+    DomainError,
+    ErrorCode,
+    conflict,
+    insufficient_credits,
+    not_found,
+    quota_exceeded,
+)
 from domain.events import JobCreated
 from domain.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, Job, JobStatus, OperationType, check_priority
 from domain.ledger import place_hold
 from domain.ports import (
     Clock,
+    CreateStatus,
     EventBus,
     IdGenerator,
+    JobDraft,
     ProviderRegistry,
-    UnitOfWork,
     UnitOfWorkFactory,
     WorkSignal,
 )
@@ -101,6 +108,8 @@ def price_request(providers: ProviderRegistry, request: JobRequest) -> Result[Pr
 class CreateJob:
     """Create a generation job.
 
+    - The caller's credential is checked in the same atomic step that creates the job: a
+      revoked session or a deactivated user writes nothing (401 UNAUTHENTICATED).
     - The provider must exist and offer the operation; params must match its schema.
     - Input assets must be the caller's own and not deleted; a child job may leave its
       inputs to its parent: the parent's results are used when it runs.
@@ -114,14 +123,12 @@ class CreateJob:
     """
 
     def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, clock: Clock,
-                 ids: IdGenerator, audit: AuditTrail, events: EventBus, signal: WorkSignal,
-                 webhooks: WebhookPolicy) -> None:
+                 ids: IdGenerator, events: EventBus, signal: WorkSignal, webhooks: WebhookPolicy) -> None:
         self._webhooks = webhooks
         self._uow = uow
         self._providers = providers
         self._clock = clock
         self._ids = ids
-        self._audit = audit
         self._events = events
         self._signal = signal
 
@@ -135,49 +142,49 @@ class CreateJob:
             return Failure(checked.failure())
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
             return Failure(DomainError(ErrorCode.VALIDATION_ERROR, "Idempotency-Key must be 1-255 characters"))
-        outbox = Outbox()
-        async with self._uow() as uow:
-            result = await self._create(uow, actor, request, priced.unwrap(), idempotency_key, outbox)
-            if isinstance(result, Success) and result.unwrap().created:
-                await uow.commit()
-        if isinstance(result, Success) and result.unwrap().created:
-            await outbox.flush(self._events)
-            await self._signal.notify()
-        return result
-
-    async def _create(self, uow: UnitOfWork, actor: Actor, request: JobRequest, priced: Priced,
-                      idempotency_key: str | None, outbox: Outbox) -> Result[Created, DomainError]:
-        now = self._clock.now()
         fingerprint = request.fingerprint()
-        if idempotency_key is not None:
-            earlier = await uow.jobs.find_by_idempotency_key(actor.user_id, idempotency_key)
+        counted = check_inputs(request, priced.unwrap().spec)
+        if isinstance(counted, Failure):
+            return counted
+        if request.input_asset_ids or request.parent_job_id is not None:
+            related = await self._check_relations(actor, request, idempotency_key)
+            if isinstance(related, Failure):
+                return Failure(related.failure())
+            earlier = related.unwrap()
             if earlier is not None:
-                if earlier.request_fingerprint == fingerprint:
-                    return Success(Created(earlier, created=False))
-                return Failure(DomainError(ErrorCode.IDEMPOTENCY_MISMATCH,
-                                           "this Idempotency-Key was used with another request body"))
-        user = await uow.users.get(actor.user_id)
-        if user is None or not user.is_active:
-            return Failure(not_found("user"))
-        checked = await self._check_relations(uow, actor, request, priced.spec)
-        if isinstance(checked, Failure):
-            return checked
+                return replayed(earlier, fingerprint)
+        now = self._clock.now()
+        draft = self._draft(actor, request, priced.unwrap(), idempotency_key, fingerprint, now)
+        credential = credential_of(actor)
+        outcome = await self._uow.create_job(credential, draft, now)
+        match outcome.status:
+            case CreateStatus.CREATED:
+                job = draft.job
+                await self._events.publish(JobCreated(job_id=job.id, user_id=job.user_id, at=now,
+                                                      provider_id=job.provider_id,
+                                                      operation_type=str(job.operation_type)))
+                await self._signal.notify()
+                return Success(Created(job, created=True))
+            case CreateStatus.REPLAYED if outcome.job is not None:
+                return replayed(outcome.job, fingerprint)
+            case CreateStatus.DAILY_LIMIT:
+                return Failure(quota_exceeded(
+                    f"daily job limit of {outcome.daily_limit} reached; it resets at 00:00 UTC",
+                    retry_after=seconds_until_next_utc_day(now)))
+            case CreateStatus.INSUFFICIENT_CREDITS:
+                return Failure(insufficient_credits(draft.job.cost_estimate, outcome.available))
+            case CreateStatus.KEY_IN_FLIGHT:
+                return Failure(conflict("a request with this Idempotency-Key is already being processed"))
+            case _:
+                return Failure(refused(credential))
+
+    def _draft(self, actor: Actor, request: JobRequest, priced: Priced, idempotency_key: str | None,
+               fingerprint: str, now: datetime) -> JobDraft:
         job_id = self._ids.new_id()
-        hold, hold_tx = place_hold(self._ids.new_id(), self._ids.new_id(), user.id, priced.cost, now,
+        hold, hold_tx = place_hold(self._ids.new_id(), self._ids.new_id(), actor.user_id, priced.cost, now,
                                    job_id=job_id).unwrap()
-        # The credit balance is locked before the day's usage row, in the order completing
-        # a job locks them: the other order deadlocks a submit against a completion.
-        held = await uow.ledger.apply(hold_tx)
-        if not await uow.usage.try_count_job(user.id, utc_day(now), user.quota.max_jobs_per_day):
-            return Failure(quota_exceeded(
-                f"daily job limit of {user.quota.max_jobs_per_day} reached; it resets at 00:00 UTC",
-                retry_after=seconds_until_next_utc_day(now)))
-        if not held:
-            balance = await uow.ledger.balance(user.id)
-            return Failure(insufficient_credits(priced.cost, balance.available))
-        await uow.ledger.add_hold(hold)
         job = Job(
-            id=job_id, user_id=user.id, provider_id=request.provider_id,
+            id=job_id, user_id=actor.user_id, provider_id=request.provider_id,
             operation_type=OperationType(priced.spec.operation_type), params=priced.params,
             input_asset_ids=tuple(request.input_asset_ids), workspace_id=request.workspace_id,
             name=request.name, priority=request.priority, scheduled_at=request.scheduled_at,
@@ -189,35 +196,53 @@ class CreateJob:
             webhook_events=tuple(dict.fromkeys(request.webhook_events_filter))
             if request.webhook_events_filter is not None else None,
         )
-        if not await uow.jobs.add(job):
-            return Failure(conflict("a request with this Idempotency-Key is already being processed"))
-        await self._audit.record(uow, actor.user_id, "job.create", "job", job.id,
-                                 provider_id=job.provider_id, operation_type=str(job.operation_type),
-                                 cost_estimate=job.cost_estimate)
-        outbox.add(JobCreated(job_id=job.id, user_id=job.user_id, at=now, provider_id=job.provider_id,
-                              operation_type=str(job.operation_type)))
-        return Success(Created(job, created=True))
+        audit = AuditEntry(id=self._ids.new_id(), at=now, actor_id=actor.user_id, action="job.create",
+                           resource_type="job", resource_id=job.id,
+                           details={"provider_id": job.provider_id, "operation_type": str(job.operation_type),
+                                    "cost_estimate": job.cost_estimate})
+        return JobDraft(job=job, hold=hold, hold_tx=hold_tx, audit=audit)
 
-    async def _check_relations(self, uow: UnitOfWork, actor: Actor, request: JobRequest,
-                               spec: OperationSpec) -> Result[None, DomainError]:
-        inputs = list(dict.fromkeys(request.input_asset_ids))
-        if len(inputs) != len(request.input_asset_ids):
-            return Failure(DomainError(ErrorCode.VALIDATION_ERROR, "input_asset_ids has duplicates",
-                                       field="input_asset_ids"))
-        owned = {a.id: a for a in await uow.assets.many(inputs)} if inputs else {}
+    async def _check_relations(self, actor: Actor, request: JobRequest, idempotency_key: str | None) -> Result[Job | None, DomainError]:
+        """Inputs and parent, read first (a job naming them costs one more read); the job
+        with this idempotency key, if any, is given back without checking them again."""
+        inputs = request.input_asset_ids
+        async with self._uow() as uow:
+            if idempotency_key is not None:
+                earlier = await uow.jobs.find_by_idempotency_key(actor.user_id, idempotency_key)
+                if earlier is not None:
+                    return Success(earlier)
+            owned = {a.id: a for a in await uow.assets.many(inputs)} if inputs else {}
+            parent = await uow.jobs.get(request.parent_job_id) if request.parent_job_id is not None else None
         for asset_id in inputs:
             asset = owned.get(asset_id)
             if asset is None or asset.owner_id != actor.user_id or asset.is_deleted:
                 return Failure(not_found(f"asset {asset_id}"))
-        from_parent = spec.max_inputs if request.parent_job_id else 0
-        if len(inputs) + from_parent < spec.min_inputs or len(inputs) > spec.max_inputs:
-            counted = check_input_count(spec, len(inputs))
-            if isinstance(counted, Failure):
-                return Failure(counted.failure())
         if request.parent_job_id is not None:
-            parent = await uow.jobs.get(request.parent_job_id)
             if parent is None or parent.user_id != actor.user_id:
                 return Failure(not_found("parent job"))
             if parent.status in (JobStatus.FAILED, JobStatus.CANCELLED):
                 return Failure(conflict(f"parent job already ended {parent.status}"))
         return Success(None)
+
+
+def check_inputs(request: JobRequest, spec: OperationSpec) -> Result[Created, DomainError] | None:
+    """No duplicates, and as many inputs as the operation takes (a child job may leave them
+    to its parent)."""
+    inputs = request.input_asset_ids
+    if len(set(inputs)) != len(inputs):
+        return Failure(DomainError(ErrorCode.VALIDATION_ERROR, "input_asset_ids has duplicates",
+                                   field="input_asset_ids"))
+    from_parent = spec.max_inputs if request.parent_job_id else 0
+    if len(inputs) + from_parent < spec.min_inputs or len(inputs) > spec.max_inputs:
+        counted = check_input_count(spec, len(inputs))
+        if isinstance(counted, Failure):
+            return Failure(counted.failure())
+    return None
+
+
+def replayed(earlier: Job, fingerprint: str) -> Result[Created, DomainError]:
+    """The job an idempotency key gave back: the same body, or a mismatch."""
+    if earlier.request_fingerprint == fingerprint:
+        return Success(Created(earlier, created=False))
+    return Failure(DomainError(ErrorCode.IDEMPOTENCY_MISMATCH,
+                               "this Idempotency-Key was used with another request body"))

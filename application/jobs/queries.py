@@ -4,25 +4,31 @@ from __future__ import annotations
 
 from returns.result import Failure, Result, Success
 
-from application.actor import Actor
+from application.actor import Actor, credential_of, refused
 from domain.errors import DomainError, not_found, validation
 from domain.jobs import Job, JobStatus
 from domain.pagination import Page, clamp_limit, decode_cursor
-from domain.ports import JobFilter, UnitOfWorkFactory
+from domain.ports import Clock, JobFilter, UnitOfWorkFactory
 
 
 class GetJob:
-    """One job of the caller's. Another user's job is NOT_FOUND."""
+    """One job of the caller's. Another user's job is NOT_FOUND.
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    - The caller's credential is checked in the same read (one step, one round trip).
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, actor: Actor, job_id: str) -> Result[Job, DomainError]:
-        async with self._uow() as uow:
-            job = await uow.jobs.get(job_id)
-        if job is None or job.user_id != actor.user_id:
+        credential = credential_of(actor)
+        found = await self._uow.read_job(credential, job_id, self._clock.now())
+        if not found.granted:
+            return Failure(refused(credential))
+        if found.value is None:
             return Failure(not_found("job"))
-        return Success(job)
+        return Success(found.value)
 
 
 class ListJobs:
@@ -30,10 +36,12 @@ class ListJobs:
 
     - Filters: status, provider_id, operation_type, workspace_id.
     - `limit` is clamped to 1..100; a malformed cursor is a VALIDATION_ERROR.
+    - The caller's credential is checked in the same read (one step, one round trip).
     """
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def __call__(self, actor: Actor, *, status: str | None = None, provider_id: str | None = None,
                        operation_type: str | None = None, workspace_id: str | None = None,
@@ -45,5 +53,8 @@ class ListJobs:
             return Failure(validation(f"unknown status {status}", "status"))
         where = JobFilter(user_id=actor.user_id, status=JobStatus(status) if status else None,
                           provider_id=provider_id, operation_type=operation_type, workspace_id=workspace_id)
-        async with self._uow() as uow:
-            return Success(await uow.jobs.page(where, after, clamp_limit(limit)))
+        credential = credential_of(actor)
+        page = await self._uow.page_jobs(credential, where, after, clamp_limit(limit), self._clock.now())
+        if not page.granted or page.value is None:
+            return Failure(refused(credential))
+        return Success(page.value)

@@ -7,9 +7,11 @@ from datetime import date, datetime
 import msgspec
 from returns.result import Failure, Result, Success
 
+from application.actor import refused
 from domain.clock import utc_day
-from domain.errors import DomainError, not_found
-from domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from domain.credentials import Credential
+from domain.errors import DomainError
+from domain.ports import Clock, Standing, UnitOfWork, UnitOfWorkFactory
 from domain.quotas import QuotaPolicy
 from domain.users import Role, User
 
@@ -41,8 +43,12 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def load_profile(uow: UnitOfWork, user: User, now: datetime) -> Profile:
-    today = await uow.usage.get(user.id, utc_day(now))
-    balance = await uow.ledger.balance(user.id)
+    return profile_of(Standing(user=user, today=await uow.usage.get(user.id, utc_day(now)),
+                               balance=await uow.ledger.balance(user.id)))
+
+
+def profile_of(standing: Standing) -> Profile:
+    user, today, balance = standing.user, standing.today, standing.balance
     usage = Usage(
         day=today.day, jobs_created=today.jobs_created, jobs_completed=today.jobs_completed,
         assets_created=today.assets_created, credits_spent=today.credits_spent,
@@ -61,15 +67,16 @@ class GetProfile:
     - `quota` is the caller's policy (null limits are unlimited).
     - `usage` counts today's UTC day, plus the bytes stored and jobs running now.
     - `credits` is the spendable balance; credits held for unfinished jobs are apart.
+    - The caller's credential is checked in the same read (one step, one round trip).
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
 
-    async def __call__(self, user_id: str) -> Result[Profile, DomainError]:
-        async with self._uow() as uow:
-            user = await uow.users.get(user_id)
-            if user is None:
-                return Failure(not_found("user"))
-            return Success(await load_profile(uow, user, self._clock.now()))
+    async def __call__(self, user_id: str, credential: Credential | None = None) -> Result[Profile, DomainError]:
+        credential = credential or Credential.of_user(user_id)
+        found = await self._uow.read_standing(credential, self._clock.now())
+        if not found.granted or found.value is None:
+            return Failure(refused(credential))
+        return Success(profile_of(found.value))

@@ -15,7 +15,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 
-from application.auth.authenticate import Authenticate, Principal
+from application.auth.authenticate import Authenticate, Principal, ReadAccessToken
 from domain.errors import forbidden, unauthenticated
 from entrypoints.bootstrap import Ports
 from entrypoints.http.errors import ProblemException, ok
@@ -79,8 +79,34 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     return principal
 
 
-async def require_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Guard: a valid bearer token, before the body is even read."""
+# Route option: the route's use case checks the caller's credential inside its own atomic
+# step (one statement with its work), so the guard only checks the token's signature and
+# lifetime. Only for use cases that take the credential (application/actor.py credential_of).
+CHECKED_IN_STEP: dict[str, Any] = {"credential": "checked_in_step"}
+
+
+def checked_in_step(handler: BaseRouteHandler) -> bool:
+    return bool(handler.opt.get("credential") == CHECKED_IN_STEP["credential"])
+
+
+def claimed(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The caller as their token says (signature and lifetime checked; kept apart from
+    `authenticate`'s answer, which a guard of another route may trust)."""
+    cached = connection.scope.get("claimed_principal")
+    if isinstance(cached, Principal):
+        return cached
+    read: ReadAccessToken = container_of(connection).resolve(ReadAccessToken)
+    principal = ok(read(bearer_token(connection)))
+    connection.scope["claimed_principal"] = principal  # type: ignore[typeddict-unknown-key]
+    return principal
+
+
+async def require_user(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Guard: a valid bearer token, before the body is even read; the session and user are
+    checked here too unless the route checks them in its own step (CHECKED_IN_STEP)."""
+    if checked_in_step(handler):
+        claimed(connection)
+        return
     await authenticate(connection)
 
 
@@ -91,6 +117,8 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 
 
 async def current_principal(request: Request[Any, Any, Any]) -> Principal:
+    if checked_in_step(request.route_handler):
+        return claimed(request)
     return await authenticate(request)
 
 

@@ -32,7 +32,15 @@ from application.policy import AssetPolicy
 from domain.assets import SNIFFED_MIME_TYPES, AssetSource, MediaType
 from domain.errors import not_found
 from domain.lineage import DEFAULT_DEPTH, MAX_DEPTH, Direction
-from entrypoints.http.deps import BEARER_SECURITY, container_of, doc, ports_of, require_user, uses
+from entrypoints.http.deps import (
+    BEARER_SECURITY,
+    CHECKED_IN_STEP,
+    container_of,
+    doc,
+    ports_of,
+    require_user,
+    uses,
+)
 from entrypoints.http.errors import ProblemException, ok, problems
 from entrypoints.http.multipart import FILE_FIELD, boundary_of, capped, open_upload, too_large
 from entrypoints.http.schemas_assets import AssetList, AssetOut, LineageOut, asset_out, lineage_out
@@ -74,6 +82,7 @@ async def upload(request: Request[Any, Any, Any], principal: NamedDependency[Pri
 
 
 @get("/", summary="My assets", description=doc(ListAssets), dependencies=uses(list_assets=ListAssets),
+     opt=CHECKED_IN_STEP,
      responses=problems(401, 422))
 async def my_assets(principal: NamedDependency[Principal], list_assets: NamedDependency[ListAssets],
                     media_type: FromQuery[MediaType | None] = None, source: FromQuery[AssetSource | None] = None,
@@ -85,6 +94,7 @@ async def my_assets(principal: NamedDependency[Principal], list_assets: NamedDep
 
 
 @get("/{asset_id:str}", summary="One asset", description=doc(GetAsset), dependencies=uses(get_asset=GetAsset),
+     opt=CHECKED_IN_STEP,
      responses=problems(401, 404))
 async def one_asset(asset_id: FromPath[str], principal: NamedDependency[Principal],
                     get_asset: NamedDependency[GetAsset]) -> AssetOut:

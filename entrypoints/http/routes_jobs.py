@@ -21,7 +21,7 @@ from application.jobs.quote import QuoteJob
 from domain.events import TERMINAL_EVENTS, DomainEvent, event_name
 from domain.jobs import Job, JobStatus, OperationType
 from domain.ports import EventBus
-from entrypoints.http.deps import BEARER_SECURITY, doc, ports_of, require_user, uses
+from entrypoints.http.deps import BEARER_SECURITY, CHECKED_IN_STEP, doc, ports_of, require_user, uses
 from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_jobs import (
     JobIn,
@@ -39,7 +39,7 @@ HEARTBEAT_SECONDS = 15.0
 STATUS_EVENT = "job.status"
 
 
-@post("/", status_code=202, summary="Submit a job", description=doc(CreateJob),
+@post("/", status_code=202, summary="Submit a job", description=doc(CreateJob), opt=CHECKED_IN_STEP,
       dependencies=uses(create_job=CreateJob), responses=problems(401, 402, 404, 409, 422, 429))
 async def submit(data: JSONBody[JobIn], principal: NamedDependency[Principal], create_job: NamedDependency[CreateJob],
                  idempotency_key: Annotated[str | None, HeaderParameter(
@@ -57,7 +57,7 @@ async def quote(data: JSONBody[QuoteIn], quote_job: NamedDependency[QuoteJob]) -
 
 
 @get("/", summary="My jobs", description=doc(ListJobs), dependencies=uses(list_jobs=ListJobs),
-     responses=problems(401, 422))
+     responses=problems(401, 422), opt=CHECKED_IN_STEP)
 async def my_jobs(principal: NamedDependency[Principal], list_jobs: NamedDependency[ListJobs],
                   status: FromQuery[JobStatus | None] = None, provider_id: FromQuery[str | None] = None,
                   operation_type: FromQuery[OperationType | None] = None,
@@ -69,7 +69,7 @@ async def my_jobs(principal: NamedDependency[Principal], list_jobs: NamedDepende
 
 
 @get("/{job_id:str}", summary="One job", description=doc(GetJob), dependencies=uses(get_job=GetJob),
-     responses=problems(401, 404))
+     responses=problems(401, 404), opt=CHECKED_IN_STEP)
 async def one_job(job_id: FromPath[str], principal: NamedDependency[Principal],
                   get_job: NamedDependency[GetJob]) -> JobOut:
     return job_out(ok(await get_job(principal, job_id)))

@@ -7,15 +7,16 @@ from litestar.di import NamedDependency
 
 from application.auth.authenticate import Principal
 from application.users.me import GetProfile
-from entrypoints.http.deps import BEARER_SECURITY, doc, require_user, uses
+from entrypoints.http.deps import BEARER_SECURITY, CHECKED_IN_STEP, doc, require_user, uses
 from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_users import UserOut, user_out
 
 
 @get("/me", summary="My profile", description=doc(GetProfile), dependencies=uses(get_profile=GetProfile),
+     opt=CHECKED_IN_STEP,
      responses=problems(401))
 async def me(principal: NamedDependency[Principal], get_profile: NamedDependency[GetProfile]) -> UserOut:
-    return user_out(ok(await get_profile(principal.user_id)))
+    return user_out(ok(await get_profile(principal.user_id, principal.credential)))
 
 
 router = Router(path="/v1/users", tags=["users"], guards=[require_user], security=BEARER_SECURITY,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from adapters.memory.event_bus import InMemoryEventBus
 from application.auth.authenticate import Principal
@@ -11,7 +12,7 @@ from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob, JobRequest
 from application.jobs.queries import GetJob
 from domain.events import DomainEvent, JobStarted
-from domain.users import Role
+from domain.users import Role, Session
 from entrypoints.http.routes_jobs import job_stream, with_heartbeat
 from tests.support.seed import add_user
 from tests.support.wiring import memory_wiring
@@ -38,6 +39,11 @@ def test_a_quiet_stream_rechecks_the_job_and_ends_when_it_is_over() -> None:
         created = await w.get(CreateJob)(alice, JobRequest(provider_id="sim", operation_type="text_to_image",
                                                            params={"prompt": "x"}))
         job = created.unwrap().job
+        now = w.clock.now()
+        async with w.ports.uow() as uow:  # a live session: each re-check checks it too
+            await uow.sessions.add(Session(id="session", user_id=alice.user_id, refresh_hash="h", created_at=now,
+                                           expires_at=now + timedelta(days=1), last_used_at=now))
+            await uow.commit()
         principal = Principal(alice.user_id, "session", Role.USER)
         silent = InMemoryEventBus()  # the cancel publishes elsewhere: to this stream, events are lost
         stream = job_stream(silent, w.get(GetJob), principal, job.id, heartbeat=0.01)

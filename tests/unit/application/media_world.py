@@ -83,8 +83,8 @@ class World:
         audit = AuditTrail(self.clock, self.ids)
         uow, clock, ids = self.uow, self.clock, self.ids
         self.upload = UploadAsset(uow, self.blobs, clock, ids, audit, self.policy)
-        self.get_asset = GetAsset(uow)
-        self.list_assets = ListAssets(uow)
+        self.get_asset = GetAsset(uow, clock)
+        self.list_assets = ListAssets(uow, clock)
         self.content = AssetContent(uow, self.blobs, self.policy)
         self.delete_asset = DeleteAsset(uow, self.blobs, clock, audit)
         self.lineage = GetLineage(uow)

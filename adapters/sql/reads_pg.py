@@ -1,0 +1,173 @@
+"""The request path's reads on Postgres: ONE statement each, the credential checked in it.
+
+Every statement starts from `actor` (the credential's user, when the credential grants
+access: adapters/sql/credentials.py) and answers exactly one row for a single read (or the
+page's rows, at least one) whose `granted` column says whether the credential held: False is
+401, and then nothing else was read; True with the entity's columns NULL is 404. Run in
+autocommit: one round trip, no BEGIN, no write lock, a snapshot of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+import msgspec
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.credentials import CONDITIONS, credential_args
+from adapters.sql.prepared import Prepared
+from adapters.sql.users import QUOTA_FIELDS
+from domain.assets import Asset
+from domain.clock import utc_day
+from domain.credentials import Credential, CredentialKind
+from domain.jobs import Job
+from domain.ledger import CreditBalance
+from domain.pagination import Cursor, Page, encode_cursor
+from domain.ports import AssetFilter, Authorized, JobFilter, Standing
+from domain.quotas import DailyUsage, QuotaPolicy
+from domain.users import User
+
+T = TypeVar("T")
+
+_ACTOR = "WITH actor AS (SELECT u.id FROM users u WHERE {credential})"
+_GRANTED = "(SELECT EXISTS (SELECT 1 FROM actor) AS granted) g"
+
+_JOB = f"""{_ACTOR}
+SELECT g.granted, j.* FROM {_GRANTED}
+LEFT JOIN jobs j ON j.id = %(id)s::text AND j.user_id = (SELECT id FROM actor)
+"""
+
+_ASSET = f"""{_ACTOR}
+SELECT g.granted, a.* FROM {_GRANTED}
+LEFT JOIN assets a ON a.id = %(id)s::text AND a.owner_id = (SELECT id FROM actor) AND a.deleted_at IS NULL
+"""
+
+_STANDING = """
+SELECT u.*, d.jobs_created AS d_jobs_created, d.jobs_completed AS d_jobs_completed,
+       d.assets_created AS d_assets_created, d.credits_spent AS d_credits_spent,
+       d.bytes_stored AS d_bytes_stored, b.available AS b_available, b.held AS b_held
+FROM users u
+LEFT JOIN daily_usage d ON d.user_id = u.id AND d.day = %(day)s::date
+LEFT JOIN credit_balances b ON b.user_id = u.id
+WHERE {credential}
+"""
+
+_AFTER = ("(%(after_at)s::timestamptz IS NULL OR {t}.created_at < %(after_at)s::timestamptz"
+          " OR ({t}.created_at = %(after_at)s::timestamptz AND {t}.id < %(after_id)s::text))")
+
+_JOBS = f"""{_ACTOR},
+page AS (
+    SELECT j.* FROM jobs j
+    WHERE j.user_id = (SELECT id FROM actor)
+      AND (%(status)s::text IS NULL OR j.status = %(status)s::text)
+      AND (%(provider_id)s::text IS NULL OR j.provider_id = %(provider_id)s::text)
+      AND (%(operation_type)s::text IS NULL OR j.operation_type = %(operation_type)s::text)
+      AND (%(workspace_id)s::text IS NULL OR j.workspace_id = %(workspace_id)s::text)
+      AND {_AFTER.format(t="j")}
+    ORDER BY j.created_at DESC, j.id DESC
+    LIMIT %(limit)s::int
+)
+SELECT g.granted, p.* FROM {_GRANTED} LEFT JOIN page p ON true
+ORDER BY p.created_at DESC, p.id DESC
+"""
+
+_ASSETS = f"""{_ACTOR},
+page AS (
+    SELECT a.* FROM assets a
+    WHERE a.owner_id = (SELECT id FROM actor) AND a.deleted_at IS NULL
+      AND (%(media_type)s::text IS NULL OR a.media_type = %(media_type)s::text)
+      AND (%(source)s::text IS NULL OR a.source = %(source)s::text)
+      AND (%(provider_id)s::text IS NULL OR a.provider_id = %(provider_id)s::text)
+      AND (%(workspace_id)s::text IS NULL OR a.workspace_id = %(workspace_id)s::text)
+      AND {_AFTER.format(t="a")}
+    ORDER BY a.created_at DESC, a.id DESC
+    LIMIT %(limit)s::int
+)
+SELECT g.granted, p.* FROM {_GRANTED} LEFT JOIN page p ON true
+ORDER BY p.created_at DESC, p.id DESC
+"""
+
+
+def _per_kind(template: str) -> dict[CredentialKind, Prepared]:
+    return {kind: Prepared.numbered(template.replace("{credential}", condition))
+            for kind, condition in CONDITIONS.items()}
+
+
+JOB, ASSET, STANDING, JOBS, ASSETS = map(_per_kind, (_JOB, _ASSET, _STANDING, _JOBS, _ASSETS))
+
+
+async def _rows(engine: AsyncEngine, statements: dict[CredentialKind, Prepared], credential: Credential,
+                now: datetime, **values: Any) -> list[Row[Any]]:
+    statement = statements[credential.kind]
+    async with engine.connect() as conn:
+        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = await autocommit.exec_driver_sql(
+            statement.sql, statement.args({**credential_args(credential, now), **values}))
+        return list(result.all())
+
+
+def _entity(row: Row[Any], type_: type[T]) -> T | None:
+    data = {str(key): value for key, value in row._mapping.items() if key != "granted"}
+    if data.get("id") is None:
+        return None
+    return msgspec.convert(data, type_)
+
+
+async def read_job(engine: AsyncEngine, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+    [row] = await _rows(engine, JOB, credential, now, id=job_id)
+    return Authorized(row.granted, _entity(row, Job) if row.granted else None)
+
+
+async def read_asset(engine: AsyncEngine, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+    [row] = await _rows(engine, ASSET, credential, now, id=asset_id)
+    return Authorized(row.granted, _entity(row, Asset) if row.granted else None)
+
+
+async def read_standing(engine: AsyncEngine, credential: Credential, now: datetime) -> Authorized[Standing]:
+    day = utc_day(now)
+    rows = await _rows(engine, STANDING, credential, now, day=day)
+    if not rows:
+        return Authorized(False)
+    data = {str(key): value for key, value in rows[0]._mapping.items()}
+    usage = {name: data.pop(f"d_{name}") or 0 for name in
+             ("jobs_created", "jobs_completed", "assets_created", "credits_spent", "bytes_stored")}
+    balance = CreditBalance(data["id"], data.pop("b_available") or 0, data.pop("b_held") or 0)
+    data["quota"] = QuotaPolicy(**{name: data.pop(name) for name in QUOTA_FIELDS})
+    user = msgspec.convert(data, User)
+    return Authorized(True, Standing(user=user, today=DailyUsage(user_id=user.id, day=day, **usage),
+                                     balance=balance))
+
+
+def _page(rows: list[Row[Any]], type_: type[T], limit: int, key: Any) -> Authorized[Page[T]]:
+    if not rows or not rows[0].granted:
+        return Authorized(False)
+    items = [item for item in (_entity(row, type_) for row in rows) if item is not None]
+    more = len(items) > limit
+    items = items[:limit]
+    return Authorized(True, Page(items=items, next_cursor=encode_cursor(*key(items[-1])) if more else None))
+
+
+def _after(after: Cursor | None) -> dict[str, Any]:
+    return {"after_at": after.at if after else None, "after_id": after.id if after else None}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+async def page_jobs(engine: AsyncEngine, credential: Credential, where: JobFilter, after: Cursor | None,
+                    limit: int, now: datetime) -> Authorized[Page[Job]]:
+    rows = await _rows(engine, JOBS, credential, now, status=_text(where.status), provider_id=where.provider_id,
+                       operation_type=where.operation_type, workspace_id=where.workspace_id,
+                       limit=limit + 1, **_after(after))
+    return _page(rows, Job, limit, lambda j: (j.created_at, j.id))
+
+
+async def page_assets(engine: AsyncEngine, credential: Credential, where: AssetFilter, after: Cursor | None,
+                      limit: int, now: datetime) -> Authorized[Page[Asset]]:
+    rows = await _rows(engine, ASSETS, credential, now, media_type=_text(where.media_type),
+                       source=_text(where.source), provider_id=where.provider_id,
+                       workspace_id=where.workspace_id, limit=limit + 1, **_after(after))
+    return _page(rows, Asset, limit, lambda a: (a.created_at, a.id))

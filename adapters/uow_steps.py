@@ -1,0 +1,104 @@
+"""The atomic steps of the request path (domain/ports.py AtomicSteps) written over any unit
+of work, with the domain's own functions: the in-memory adapter's implementation, and the
+reference the SQL statements are checked against."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from domain.assets import Asset
+from domain.clock import utc_day
+from domain.credentials import Credential, grants
+from domain.jobs import Job
+from domain.pagination import Cursor, Page
+from domain.ports import (
+    AssetFilter,
+    Authorized,
+    CreateOutcome,
+    CreateStatus,
+    JobDraft,
+    JobFilter,
+    Standing,
+    UnitOfWork,
+)
+from domain.quotas import within
+from domain.users import User
+
+
+async def granted_user(uow: UnitOfWork, credential: Credential, now: datetime) -> User | None:
+    """The credential's user when the credential grants access at `now`, else None."""
+    user = await uow.users.get(credential.user_id)
+    session = await uow.sessions.get(credential.session_id) if credential.session_id is not None else None
+    return user if grants(credential, user, session, now) else None
+
+
+async def create_job(uow: UnitOfWork, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
+    """Runs inside an open unit of work and commits it when the job is created."""
+    user = await granted_user(uow, credential, now)
+    if user is None:
+        return CreateOutcome(status=CreateStatus.UNAUTHENTICATED)
+    key = draft.job.idempotency_key
+    if key is not None:
+        earlier = await uow.jobs.find_by_idempotency_key(user.id, key)
+        if earlier is not None:
+            return CreateOutcome(status=CreateStatus.REPLAYED, job=earlier)
+    day, limit = utc_day(now), user.quota.max_jobs_per_day
+    # The credit balance is locked before the day's usage row, in the order completing
+    # a job locks them: the other order deadlocks a submit against a completion.
+    if not await uow.ledger.apply(draft.hold_tx):
+        if not within(limit, (await uow.usage.get(user.id, day)).jobs_created):
+            return CreateOutcome(status=CreateStatus.DAILY_LIMIT, daily_limit=limit)
+        return CreateOutcome(status=CreateStatus.INSUFFICIENT_CREDITS,
+                             available=(await uow.ledger.balance(user.id)).available)
+    if not await uow.usage.try_count_job(user.id, day, limit):
+        await uow.rollback()
+        return CreateOutcome(status=CreateStatus.DAILY_LIMIT, daily_limit=limit)
+    await uow.ledger.add_hold(draft.hold)
+    if not await uow.jobs.add(draft.job):
+        await uow.rollback()
+        return CreateOutcome(status=CreateStatus.KEY_IN_FLIGHT)
+    await uow.audit.add(draft.audit)
+    await uow.commit()
+    return CreateOutcome(status=CreateStatus.CREATED, job=draft.job)
+
+
+async def read_job(uow: UnitOfWork, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    job = await uow.jobs.get(job_id)
+    return Authorized(True, job if job is not None and job.user_id == credential.user_id else None)
+
+
+async def read_asset(uow: UnitOfWork, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    asset = await uow.assets.get(asset_id)
+    if asset is None or asset.owner_id != credential.user_id or asset.is_deleted:
+        return Authorized(True, None)
+    return Authorized(True, asset)
+
+
+async def read_standing(uow: UnitOfWork, credential: Credential, now: datetime) -> Authorized[Standing]:
+    user = await granted_user(uow, credential, now)
+    if user is None:
+        return Authorized(False)
+    return Authorized(True, Standing(user=user, today=await uow.usage.get(user.id, utc_day(now)),
+                                     balance=await uow.ledger.balance(user.id)))
+
+
+async def page_jobs(uow: UnitOfWork, credential: Credential, where: JobFilter, after: Cursor | None, limit: int,
+                    now: datetime) -> Authorized[Page[Job]]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    return Authorized(True, await uow.jobs.page(msgspec.structs.replace(where, user_id=credential.user_id),
+                                                after, limit))
+
+
+async def page_assets(uow: UnitOfWork, credential: Credential, where: AssetFilter, after: Cursor | None,
+                      limit: int, now: datetime) -> Authorized[Page[Asset]]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    return Authorized(True, await uow.assets.page(msgspec.structs.replace(where, owner_id=credential.user_id),
+                                                  after, limit))

@@ -1,0 +1,147 @@
+"""Round-trip budgets of the request path (issue 10), through the real app on the real
+adapters, warm pool and known session: Postgres round trips, Redis commands, SQLite thread
+hand-offs per request. A request over its budget fails here with the calls it made."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from domain.users import revoke
+from tests.e2e.http.conftest import Api, Caller
+from tests.support.round_trips import RoundTrips, count_round_trips
+
+WARM_UP = 3
+
+
+def job_body(prompt: str = "a red fox") -> dict[str, Any]:
+    return {"provider_id": "sim", "operation_type": "text_to_image", "params": {"prompt": prompt}}
+
+
+def measured(api: Api, send: Any) -> tuple[httpx.Response, RoundTrips]:
+    for _ in range(WARM_UP):  # a pooled connection with its statements prepared
+        send()
+    with count_round_trips() as trips:
+        response = send()
+    return response, trips
+
+
+def submit(api: Api, who: Caller, key: str | None = None) -> httpx.Response:
+    headers = {**who.headers, **({"Idempotency-Key": key} if key else {})}
+    return api.client.post("/v1/jobs", headers=headers, json=job_body())
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_submitting_a_job_costs_at_most_two_postgres_round_trips_and_one_redis_command(pg_api: Api) -> None:
+    alice = pg_api.seeded("alice")
+    response, trips = measured(pg_api, lambda: submit(pg_api, alice))
+    assert response.status_code == 202, response.text
+    assert trips.postgres <= 2, trips.report()
+    assert trips.redis_commands <= 1, trips.report()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_an_idempotency_key_replay_costs_the_same(pg_api: Api) -> None:
+    alice = pg_api.seeded("alice")
+    first = submit(pg_api, alice, "again")
+    response, trips = measured(pg_api, lambda: submit(pg_api, alice, "again"))
+    assert response.status_code == 202 and response.json()["id"] == first.json()["id"], response.text
+    assert trips.postgres <= 2, trips.report()
+    assert trips.redis_commands <= 1, trips.report()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_session_revoked_in_the_database_submits_nothing_at_once(pg_api: Api) -> None:
+    alice = pg_api.seeded("alice")
+    assert submit(pg_api, alice).status_code == 202
+    assert pg_api.client.get("/v1/users/me", headers=alice.headers).status_code == 200
+
+    async def revoke_behind_the_cache() -> None:  # no cache is told: the statement must see it
+        async with pg_api.wiring.ports.uow() as uow:
+            session = await uow.sessions.get(alice.session_id)
+            assert session is not None
+            await uow.sessions.update(revoke(session, pg_api.wiring.clock.now()))
+            await uow.commit()
+
+    pg_api.run(revoke_behind_the_cache)
+    refused = submit(pg_api, alice)
+    assert refused.status_code == 401, refused.text
+    relogged = pg_api.caller(alice.email, alice.id)
+    assert len(pg_api.client.get("/v1/jobs", headers=relogged.headers).json()["items"]) == 1
+    assert pg_api.client.get("/v1/users/me", headers=relogged.headers).json()["usage"]["jobs_created"] == 1
+
+
+READS = {
+    "one job": lambda api, who, ids: api.client.get(f"/v1/jobs/{ids['job']}", headers=who.headers),
+    "my jobs": lambda api, who, ids: api.client.get("/v1/jobs?limit=5", headers=who.headers),
+    "one asset": lambda api, who, ids: api.client.get(f"/v1/assets/{ids['asset']}", headers=who.headers),
+    "my assets": lambda api, who, ids: api.client.get("/v1/assets?limit=5", headers=who.headers),
+    "my profile": lambda api, who, ids: api.client.get("/v1/users/me", headers=who.headers),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.parametrize("path", READS)
+def test_each_read_costs_one_postgres_round_trip_and_nothing_of_redis(path: str, pg_api: Api) -> None:
+    alice = pg_api.seeded("alice")
+    ids = {"job": submit(pg_api, alice).json()["id"], "asset": pg_api.upload(alice).json()["id"]}
+    response, trips = measured(pg_api, lambda: READS[path](pg_api, alice, ids))
+    assert response.status_code == 200, response.text
+    assert trips.postgres <= 1, trips.report()
+    assert trips.redis_commands == 0, trips.report()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.parametrize("path", READS)
+def test_each_read_refuses_a_revoked_session_at_once_and_tells_401_from_404(path: str, pg_api: Api) -> None:
+    alice, bob = pg_api.seeded("alice"), pg_api.seeded("bob")
+    ids = {"job": submit(pg_api, alice).json()["id"], "asset": pg_api.upload(alice).json()["id"]}
+    assert READS[path](pg_api, alice, ids).status_code == 200
+    if path.startswith("one"):  # another user's is absent to bob
+        assert READS[path](pg_api, bob, ids).status_code == 404
+
+    async def revoke_behind_the_cache() -> None:
+        async with pg_api.wiring.ports.uow() as uow:
+            session = await uow.sessions.get(alice.session_id)
+            assert session is not None
+            await uow.sessions.update(revoke(session, pg_api.wiring.clock.now()))
+            await uow.commit()
+
+    pg_api.run(revoke_behind_the_cache)
+    assert READS[path](pg_api, alice, ids).status_code == 401
+
+
+def test_submitting_a_job_on_sqlite_costs_at_most_three_thread_hand_offs(sqlite_api: Api) -> None:
+    alice = sqlite_api.seeded("alice")
+    for send in (lambda: submit(sqlite_api, alice), lambda: submit(sqlite_api, alice, "again")):
+        response, trips = measured(sqlite_api, send)
+        assert response.status_code == 202, response.text
+        assert trips.sqlite <= 3, trips.report()
+
+
+@pytest.mark.parametrize("path", READS)
+def test_reads_on_sqlite_take_no_write_lock(path: str, sqlite_api: Api, sqlite_url: str) -> None:
+    alice = sqlite_api.seeded("alice")
+    ids = {"job": submit(sqlite_api, alice).json()["id"], "asset": sqlite_api.upload(alice).json()["id"]}
+    response, trips = measured(sqlite_api, lambda: READS[path](sqlite_api, alice, ids))
+    assert response.status_code == 200, response.text
+    assert trips.sqlite <= 2, trips.report()
+    writer = sqlite3.connect(make_url(sqlite_url).database or "", isolation_level=None, timeout=0)
+    try:
+        writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock meanwhile
+        started = time.monotonic()
+        assert READS[path](sqlite_api, alice, ids).status_code == 200
+        assert time.monotonic() - started < 1.0  # never waited for the lock (busy_timeout is 30 s)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

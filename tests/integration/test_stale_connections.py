@@ -1,0 +1,54 @@
+"""Stale pooled connections are handled without a pre-ping on every unit of work."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+
+from adapters.sql.engine import create_engine
+from adapters.sql.uow import SqlUnitOfWorkFactory
+from tests.services_db import execute_admin
+from tests.support.round_trips import count_round_trips
+
+pytestmark = pytest.mark.postgres
+
+
+def test_a_unit_of_work_on_a_warm_pool_sends_no_ping(pg_clean_url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(pg_clean_url)
+        factory = SqlUnitOfWorkFactory(engine)
+        try:
+            for _ in range(2):  # warm: a connection in the pool, its statement prepared
+                async with factory() as uow:
+                    await uow.users.get("nobody")
+            with count_round_trips() as trips:
+                async with factory() as uow:
+                    assert await uow.users.get("nobody") is None
+            assert trips.postgres == 3, trips.report()  # BEGIN, the select, ROLLBACK
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_connection_the_server_ended_is_replaced_at_checkout(pg_clean_url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(pg_clean_url)
+        factory = SqlUnitOfWorkFactory(engine)
+        try:
+            async with factory() as uow:
+                await uow.users.get("nobody")
+            async with engine.connect() as conn:  # the pooled connection, by its backend pid
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+            await execute_admin(pg_clean_url, f"SELECT pg_terminate_backend({pid})")
+            await asyncio.sleep(0.2)  # the event loop reads the server's goodbye
+            async with factory() as uow:  # no error: the dead one was discarded at checkout
+                assert await uow.users.get("nobody") is None
+            async with engine.connect() as conn:
+                assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
