@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "0009"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
