@@ -16,9 +16,10 @@ from typing import Protocol, Self, runtime_checkable
 import msgspec
 from returns.result import Result
 
-from domain.accounts import ProviderAccount
+from domain.accounts import ProviderAccount, SelectionPolicy
 from domain.assets import Asset, AssetSource, MediaType, ProviderUpload
 from domain.audit import AuditEntry, AuditFilter
+from domain.dispatch import ClaimedJobs
 from domain.errors import DomainError
 from domain.events import DomainEvent
 from domain.jobs import Job, JobStatus
@@ -81,12 +82,15 @@ class JobRepository(Protocol):
     async def save(self, job: Job, expected_version: int) -> bool:
         """Write `job` (with version = expected_version + 1) only if the stored version
         is still `expected_version`: optimistic concurrency for workers and cancels."""
-    async def claim_due(self, now: datetime, lease_token: str, lease_until: datetime,
-                        limit: int) -> list[Job]:
-        """Atomically lease due jobs, best priority then oldest first:
-        - pending, run_after <= now, parent absent or completed, and the user below their
-          max_concurrent_jobs (taking one of the user's run slots);
-        - processing whose lease has expired (a crashed worker, or a poll that is due).
+    async def claim_and_reserve(self, now: datetime, lease_token: str, lease_until: datetime,
+                                limit: int, selection: SelectionPolicy) -> ClaimedJobs:
+        """One atomic step: lease due jobs, best priority then oldest first, at most `limit`:
+        - processing jobs whose lease has run out and whose next poll is due (a crashed
+          worker, a job waiting on its provider);
+        - pending jobs (run_after <= now, parent absent or completed) only together with an
+          account reserved for each and one of its user's run slots, placed by
+          `domain.dispatch.plan_dispatch` (a job waiting for an account holds that account
+          back from lower-priority jobs; other providers' jobs go ahead).
         Each job is returned to exactly one caller."""
     async def find_by_provider_job_id(self, provider_id: str, provider_job_id: str) -> Job | None: ...
     async def dependents(self, parent_job_id: str) -> list[Job]:
