@@ -17,6 +17,7 @@ plan inside one atomic step, so the rule lives here once.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -27,6 +28,7 @@ from domain.accounts import (
     ProviderAccount,
     SelectionPolicy,
     SelectionRequest,
+    is_available,
     reserve,
 )
 from domain.jobs import Job, JobStatus, start
@@ -79,6 +81,30 @@ def rank_for(selection: SelectionPolicy, accounts: Sequence[ProviderAccount], jo
     allowed = {a.id for a in wanted_accounts(accounts, job)}
     return selection.rank([a for a in accounts if a.id in allowed],
                           selection_request(job, now, with_exclusions=False))
+
+
+def has_free_account(job: Job, accounts: Iterable[ProviderAccount], now: datetime) -> bool:
+    """Some account could take this job right now (exclusions aside): the cheap first sieve."""
+    return any(could_ever_take(a, job) and is_available(a, now) and a.current_jobs < a.max_concurrent_jobs
+               for a in accounts)
+
+
+def dispatch_window(startable: Sequence[Job], free_slots: Mapping[str, int | None], limit: int) -> list[Job]:
+    """The pending jobs one claim considers, in queue order: each user's first jobs up to
+    their free run slots, then at most `limit` per provider. Bounded, so a claim never reads
+    a whole backlog; fair, so a busy provider or a user at their limit hides nobody."""
+    per_user: Counter[str] = Counter()
+    per_provider: Counter[str] = Counter()
+    window: list[Job] = []
+    for job in sorted(startable, key=queue_order):
+        per_user[job.user_id] += 1
+        room = free_slots.get(job.user_id, 0)
+        if room is not None and per_user[job.user_id] > room:
+            continue
+        per_provider[job.provider_id] += 1
+        if per_provider[job.provider_id] <= limit:
+            window.append(job)
+    return window
 
 
 def plan_dispatch(pending: Sequence[Job], accounts: Sequence[ProviderAccount],

@@ -11,7 +11,15 @@ from adapters.memory.paging import paginate
 from adapters.memory.store import MemoryState
 from domain.accounts import SelectionPolicy
 from domain.clock import utc_day
-from domain.dispatch import ClaimedJobs, plan_dispatch, queue_order, room_under_limit, start_on
+from domain.dispatch import (
+    ClaimedJobs,
+    dispatch_window,
+    has_free_account,
+    plan_dispatch,
+    queue_order,
+    room_under_limit,
+    start_on,
+)
 from domain.jobs import Job, JobStatus, is_due, take_lease
 from domain.pagination import Cursor, Page
 from domain.ports import JobFilter
@@ -70,11 +78,12 @@ class InMemoryJobRepository:
         """The domain's dispatch plan over the whole store (the unit of work holds its lock)."""
         due = [j for j in self._state.jobs.values() if is_due(j, now) and self._parent_done(j)]
         resumed = sorted((j for j in due if j.status is JobStatus.PROCESSING), key=queue_order)[:limit]
-        pending = [j for j in due if j.status is JobStatus.PENDING]
-        providers = {j.provider_id for j in pending}
-        accounts = [a for a in self._state.accounts.values() if a.provider_id in providers]
-        slots = {j.user_id: self._room(j.user_id) for j in pending}
-        placed = plan_dispatch(pending, accounts, slots, selection, now, limit - len(resumed))
+        accounts = list(self._state.accounts.values())
+        startable = [j for j in due if j.status is JobStatus.PENDING and has_free_account(j, accounts, now)]
+        slots = {j.user_id: self._room(j.user_id) for j in startable}
+        room = limit - len(resumed)
+        window = dispatch_window(startable, slots, room)
+        placed = plan_dispatch(window, accounts, slots, selection, now, room)
         claimed: list[Job] = []
         for job in resumed:
             leased = take_lease(job, lease_token, lease_until, now).unwrap()

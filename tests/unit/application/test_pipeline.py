@@ -19,7 +19,7 @@ from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob, JobRequest
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
-from application.pipeline.advance import AdvanceJob, Step
+from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce
 from domain.accounts import AccountStatus
