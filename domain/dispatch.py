@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from enum import StrEnum
 
 import msgspec
 
@@ -122,7 +123,7 @@ def plan_dispatch(pending: Sequence[Job], accounts: Sequence[ProviderAccount],
             break
         if job.status is not JobStatus.PENDING:
             continue
-        room = slots.get(job.user_id)
+        room = slots.get(job.user_id, 0)  # a user we know nothing of has no room
         if room is not None and room <= 0:
             continue  # the user's own limit: waits without holding anyone back
         mine = [a for a in pool.values() if a.provider_id == job.provider_id]
@@ -146,3 +147,53 @@ def start_on(placement: Placement, lease_token: str, lease_until: datetime, now:
 def room_under_limit(max_concurrent_jobs: int | None, running_jobs: int) -> int | None:
     """How many more jobs a user may start now; None when they have no limit."""
     return None if max_concurrent_jobs is None else max(0, max_concurrent_jobs - running_jobs)
+
+
+class WaitingReason(StrEnum):
+    """Why a pending job has not started yet."""
+
+    SCHEDULED = "scheduled"  # its run time (a schedule, or a retry's backoff) has not come
+    PARENT_RUNNING = "parent_running"  # it takes its parent's results, and the parent is not done
+    CONCURRENCY_LIMIT = "concurrency_limit"  # its user runs as many jobs as they may at once
+    NO_ACCOUNT = "no_account"  # no account that could ever run it: none, disabled, or too poor
+    ACCOUNTS_BUSY = "accounts_busy"  # every account it may use is running as many jobs as it may
+    ACCOUNTS_COOLING_DOWN = "accounts_cooling_down"  # every usable account cools down until `until`
+    CIRCUIT_OPEN = "circuit_open"  # the provider failed too often: not tried again until `until`
+
+
+class Waiting(msgspec.Struct, frozen=True):
+    reason: WaitingReason
+    until: datetime | None = None
+
+
+CIRCUIT_OPEN_CODE = "CIRCUIT_OPEN"  # the failure code of a call the circuit breaker refused
+
+
+def why_waiting(job: Job, parent: Job | None, room: int | None, accounts: Sequence[ProviderAccount],
+                now: datetime) -> Waiting | None:
+    """Why dispatch would not start this pending job now; None when nothing holds it back
+    (it starts at the next claim) or it is not pending. `room` is its user's free run
+    slots (None: no limit); `accounts` the provider's accounts (others are ignored)."""
+    if job.status is not JobStatus.PENDING:
+        return None
+    if job.parent_job_id is not None and (parent is None or parent.status is not JobStatus.COMPLETED):
+        return Waiting(WaitingReason.PARENT_RUNNING)
+    if job.run_after > now:
+        circuit = job.error_code == CIRCUIT_OPEN_CODE
+        return Waiting(WaitingReason.CIRCUIT_OPEN if circuit else WaitingReason.SCHEDULED, job.run_after)
+    if room is not None and room <= 0:
+        return Waiting(WaitingReason.CONCURRENCY_LIMIT)
+    wanted = wanted_accounts(accounts, job)
+    if not wanted:
+        return Waiting(WaitingReason.NO_ACCOUNT)
+    if any(is_available(a, now) and a.current_jobs < a.max_concurrent_jobs for a in wanted):
+        return None
+    cooling = [a.cooldown_until for a in wanted if not is_available(a, now) and a.cooldown_until is not None]
+    if len(cooling) == len(wanted):
+        return Waiting(WaitingReason.ACCOUNTS_COOLING_DOWN, min(cooling))
+    return Waiting(WaitingReason.ACCOUNTS_BUSY)
+
+
+def has_usable_account(accounts: Iterable[ProviderAccount]) -> bool:
+    """Some account could run jobs (now or after a cooldown): not disabled, not exhausted."""
+    return any(a.status in (AccountStatus.ACTIVE, AccountStatus.COOLING_DOWN) for a in accounts)

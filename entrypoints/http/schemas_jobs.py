@@ -10,6 +10,7 @@ from msgspec import Meta
 
 from application.jobs.create import JobRequest
 from application.jobs.quote import Quote
+from domain.dispatch import Waiting, WaitingReason
 from domain.events import DomainEvent, event_name
 from domain.jobs import DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, Job, JobStatus, OperationType
 from domain.providers import OperationSpec, PriceUnit, ProviderInfo
@@ -68,6 +69,9 @@ class JobOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    claimed_at: datetime | None = None
+    waiting_reason: WaitingReason | None = None
+    waiting_until: datetime | None = None
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -75,7 +79,8 @@ class JobList(msgspec.Struct, kw_only=True):
     next_cursor: str | None = None
 
 
-def job_out(job: Job) -> JobOut:
+def job_out(job: Job, waiting: Waiting | None = None) -> JobOut:
+    """`waiting`: why a pending job has not started (GET of one job says; listings do not)."""
     return JobOut(
         id=job.id, status=job.status, provider_id=job.provider_id, operation_type=job.operation_type,
         params=job.params, input_asset_ids=list(job.input_asset_ids), priority=job.priority,
@@ -84,7 +89,9 @@ def job_out(job: Job) -> JobOut:
         parent_job_id=job.parent_job_id, workspace_id=job.workspace_id, name=job.name,
         cost_estimate=job.cost_estimate, scheduled_at=utc_or_none(job.scheduled_at),
         created_at=utc(job.created_at), started_at=utc_or_none(job.started_at),
-        completed_at=utc_or_none(job.completed_at),
+        completed_at=utc_or_none(job.completed_at), claimed_at=utc_or_none(job.claimed_at),
+        waiting_reason=waiting.reason if waiting else None,
+        waiting_until=utc_or_none(waiting.until) if waiting else None,
     )
 
 
@@ -125,6 +132,7 @@ class ProviderOut(msgspec.Struct, kw_only=True):
     id: str
     name: str
     operations: list[OperationOut]
+    has_usable_accounts: bool = True  # some account (shared, or the caller's own) can run its jobs
 
 
 class ProviderList(msgspec.Struct, kw_only=True):
@@ -150,5 +158,6 @@ def inline_root(schema: dict[str, Any]) -> dict[str, Any]:
     return {**root, "$defs": defs} if defs else root
 
 
-def provider_out(info: ProviderInfo) -> ProviderOut:
-    return ProviderOut(id=info.id, name=info.name, operations=[operation_out(s) for s in info.operations])
+def provider_out(info: ProviderInfo, has_usable_accounts: bool = True) -> ProviderOut:
+    return ProviderOut(id=info.id, name=info.name, operations=[operation_out(s) for s in info.operations],
+                       has_usable_accounts=has_usable_accounts)
