@@ -112,6 +112,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def check_priority(priority: int) -> Result[int, DomainError]:
+    """A job's priority: 0 runs first, 10 last (an account's priority is the other way
+    round: see `application.accounts.admin.check_account_priority`)."""
     if MIN_PRIORITY <= priority <= MAX_PRIORITY:
         return Success(priority)
     return Failure(validation(f"priority must be within {MIN_PRIORITY}..{MAX_PRIORITY}", "priority"))

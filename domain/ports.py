@@ -121,7 +121,8 @@ class AccountRepository(Protocol):
     async def try_reserve(self, account_id: str, cost: int, now: datetime) -> ProviderAccount | None:
         """Take a slot and `cost` credits if a slot is free, credits suffice and the account
         is usable now; None otherwise. Never more than max_concurrent_jobs, never below 0."""
-    async def release(self, account_id: str, refund: int) -> None: ...
+    async def free_slot(self, account_id: str, refund: int) -> None:
+        """A job leaves the account: its slot back, and `refund` of the credits it reserved."""
     async def save_health(self, account: ProviderAccount) -> None:
         """Only status, cooldown, failure and success counters and the average time."""
     async def try_add_credits(self, account_id: str, amount: int) -> ProviderAccount | None: ...

@@ -9,7 +9,7 @@ from returns.result import Failure, Result, Success
 
 from application.audit import AuditTrail
 from application.events import Outbox
-from application.jobs.settlement import capture_credits, fail_dependents, release_account, release_credits
+from application.jobs.settlement import capture_credits, fail_dependents, free_account_slot, release_credits
 from application.pipeline.failures import Step, lease_lost
 from application.pipeline.outputs import FetchedOutput, fetch_outputs
 from application.policy import AssetPolicy, PipelinePolicy
@@ -68,7 +68,7 @@ class Finish:
             if not await uow.jobs.save(done, job.version):
                 return Failure(lease_lost(job.id))
             charged = await capture_credits(uow, job, job.cost_estimate, self._ids, now)
-            await release_account(uow, job, refund=0)
+            await free_account_slot(uow, job, refund=0)
             fresh = await uow.accounts.get(account.id)
             started = submission.submitted_at if submission else job.started_at or now
             if fresh is not None:
@@ -146,7 +146,7 @@ class Finish:
                 if fresh is not None and blame_account:
                     await uow.accounts.save_health(record_failure(
                         fresh, failure.kind, now, self._policy.cooldown, failure.retry_after_seconds))
-            await release_account(uow, job, refund=job.cost_estimate)
+            await free_account_slot(uow, job, refund=job.cost_estimate)
             await uow.users.release_run_slot(job.user_id)
             submission = await uow.submissions.get(job.submission_id) if job.submission_id else None
             if submission is not None:

@@ -43,7 +43,7 @@ async def finish(factory: UnitOfWorkFactory, done: Job, now_seconds: float) -> N
                                         lease_expires_at=None, completed_at=at(now_seconds))
         assert await uow.jobs.save(ended, done.version)
         assert done.account_id is not None
-        await uow.accounts.release(done.account_id, 0)
+        await uow.accounts.free_slot(done.account_id, 0)
         await uow.users.release_run_slot(done.user_id)
         await uow.commit()
 

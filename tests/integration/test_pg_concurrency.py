@@ -79,7 +79,7 @@ async def reserve_and_release(factory: UnitOfWorkFactory, account_id: str, held:
             with held.get_lock():
                 held[0] -= 1
             async with factory() as uow:
-                await uow.accounts.release(account_id, refund=2)
+                await uow.accounts.free_slot(account_id, refund=2)
                 await uow.commit()
 
     await asyncio.gather(*(one() for _ in range(TASKS)))
