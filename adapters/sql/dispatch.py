@@ -4,9 +4,13 @@ Dispatchers take turns (Postgres: a transaction-scoped advisory lock; SQLite: BE
 IMMEDIATE already makes every transaction the only writer), so a job a dispatcher skipped
 as locked is never overtaken by a lower-priority job another dispatcher took meanwhile.
 Inside the turn, locks are taken in the order every other writer uses (jobs, then
-accounts, then users), so no cycle can form: candidate jobs with FOR UPDATE SKIP LOCKED
-(a job being cancelled or saved right now waits for the next claim), then the accounts
-of their providers, then their users, FOR UPDATE. The plan itself is the domain's.
+accounts, then users), so no cycle can form: candidate jobs with FOR NO KEY UPDATE SKIP
+LOCKED (a job being cancelled or saved right now waits for the next claim), then the
+accounts of their providers, then their users, FOR NO KEY UPDATE. NO KEY: the lock an
+UPDATE takes anyway, which leaves alone the key-share locks that inserting a row with a
+foreign key takes on the row it references (a new job on its user and parent, an asset or
+a ledger row on its user); FOR UPDATE would wait on those, and a transaction holding one
+while waiting for an account this claim holds would close a cycle.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ def _expired() -> Select[Any]:
                or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at <= _now),
                or_(jobs.c.next_poll_at.is_(None), jobs.c.next_poll_at <= _now))
         .order_by(*QUEUE).limit(_limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)
     )
 
 
@@ -78,15 +82,15 @@ def _pending() -> Select[Any]:
     # pending_due again: Postgres re-checks a row that changed while it waited for the
     # lock against these conditions, not against the subquery's snapshot.
     return (select(jobs).where(jobs.c.id.in_(chosen), pending_due)
-            .order_by(*QUEUE).with_for_update(skip_locked=True))
+            .order_by(*QUEUE).with_for_update(skip_locked=True, key_share=True))
 
 
 EXPIRED, PENDING_CANDIDATES = _expired(), _pending()
 LOCK_ACCOUNTS = (select(accounts).where(accounts.c.provider_id.in_(bindparam("providers", expanding=True)))
-                 .order_by(accounts.c.id).with_for_update())
+                 .order_by(accounts.c.id).with_for_update(key_share=True))
 LOCK_USERS = (select(users.c.id, users.c.max_concurrent_jobs, users.c.running_jobs)
               .where(users.c.id.in_(bindparam("user_ids", expanding=True)))
-              .order_by(users.c.id).with_for_update())
+              .order_by(users.c.id).with_for_update(key_share=True))
 LEASE_JOB = (
     update(jobs).where(jobs.c.id == bindparam("b_id"), jobs.c.version == bindparam("b_version"))
     .values(status=bindparam("status"), lease_token=bindparam("lease_token"),

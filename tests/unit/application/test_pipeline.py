@@ -144,7 +144,7 @@ def test_latency_parks_the_job_until_the_provider_is_done() -> None:
         await drain(w)
         waiting = await job_of(w, job.id)
         assert waiting.status is JobStatus.PROCESSING and waiting.provider_job_id is not None
-        assert waiting.lease_token is None  # parked: any worker may poll it when due
+        assert waiting.lease_token is None  # waiting for the provider: any worker may poll it when due
         w.clock.advance(3)
         await drain(w)
         assert (await job_of(w, job.id)).status is JobStatus.PROCESSING

@@ -139,7 +139,7 @@ def test_terminal_states_have_no_way_out() -> None:
     assert set(TRANSITIONS) == set(JobStatus)
 
 
-# --- claim / take_lease / park / is_due -----------------------------------------------
+# --- claim / start / take_lease / wait_for_provider / is_due -----------------------------------------------
 
 
 def test_claim_starts_a_pending_job_under_a_lease() -> None:
