@@ -168,8 +168,9 @@ def reserve(account: ProviderAccount, cost: int, now: datetime) -> Result[Provid
     )
 
 
-def release(account: ProviderAccount, refund: int) -> ProviderAccount:
-    """Give the slot back and return unused credits (never more slots than were taken)."""
+def free_slot(account: ProviderAccount, refund: int) -> ProviderAccount:
+    """Give a job's concurrency slot back, with the credits its reservation took and did not
+    use (never more slots than were taken). Not a credit hold: see `domain.ledger.release`."""
     return msgspec.structs.replace(
         account,
         current_jobs=max(0, account.current_jobs - 1),

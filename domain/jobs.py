@@ -31,6 +31,16 @@ class OperationType(StrEnum):
     UPSCALE = "upscale"
 
 
+class JobPhase(StrEnum):
+    """Where a job is in the pipeline: what the next worker to hold it does."""
+
+    QUEUED = "queued"  # pending: dispatch reserves an account and starts it
+    SUBMIT = "submit"  # an account is reserved: stage the inputs, record the submission, send it
+    REATTACH = "reattach"  # recorded but unanswered (a crash, a timeout): find it at the provider
+    POLL = "poll"  # the provider has it: ask how it is going until it ends
+    FINISHED = "finished"  # completed, failed or cancelled
+
+
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 # Pending -> failed happens when a parent job fails; processing -> pending is a retry
@@ -80,7 +90,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     request_fingerprint: str | None = None
     lease_token: str | None = None
     lease_expires_at: datetime | None = None
-    started_at: datetime | None = None
+    started_at: datetime | None = None  # when the provider accepted it
+    claimed_at: datetime | None = None  # when a worker first started it (an account reserved)
+    phase: JobPhase = JobPhase.QUEUED
+    next_poll_at: datetime | None = None  # a job waiting on its provider is due again then
     completed_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
@@ -101,6 +114,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def check_priority(priority: int) -> Result[int, DomainError]:
+    """A job's priority: 0 runs first, 10 last (an account's priority is the other way
+    round: see `application.accounts.admin.check_account_priority`)."""
     if MIN_PRIORITY <= priority <= MAX_PRIORITY:
         return Success(priority)
     return Failure(validation(f"priority must be within {MIN_PRIORITY}..{MAX_PRIORITY}", "priority"))
@@ -124,8 +139,17 @@ def claim(job: Job, lease_token: str, lease_until: datetime, now: datetime) -> R
         now,
         lease_token=lease_token,
         lease_expires_at=lease_until,
-        started_at=job.started_at or now,
+        next_poll_at=None,
+        claimed_at=job.claimed_at or now,
+        phase=JobPhase.SUBMIT,
     )
+
+
+def start(job: Job, account_id: str, lease_token: str, lease_until: datetime,
+          now: datetime) -> Result[Job, DomainError]:
+    """Dispatch: a due pending job starts on an account reserved for it, its attempt counted."""
+    return claim(job, lease_token, lease_until, now).map(
+        lambda claimed: msgspec.structs.replace(claimed, account_id=account_id, attempts=job.attempts + 1))
 
 
 def is_due(job: Job, now: datetime) -> bool:
@@ -133,35 +157,46 @@ def is_due(job: Job, now: datetime) -> bool:
     if job.status is JobStatus.PENDING:
         return job.run_after <= now
     if job.status is JobStatus.PROCESSING:
-        return job.lease_expires_at is None or job.lease_expires_at <= now
+        lease_over = job.lease_expires_at is None or job.lease_expires_at <= now
+        return lease_over and (job.next_poll_at is None or job.next_poll_at <= now)
     return False
 
 
-def hand_back(job: Job, run_after: datetime, now: datetime, *, refund_attempt: bool = False
-              ) -> Result[Job, DomainError]:
-    """Back to pending without spending an attempt (no account free, provider unreachable)."""
+def requeue(job: Job, run_after: datetime, now: datetime, *, refund_attempt: bool = False
+            ) -> Result[Job, DomainError]:
+    """Back to pending without spending an attempt (the provider could not be tried)."""
     attempts = max(0, job.attempts - 1) if refund_attempt else job.attempts
     return _move(
         job, JobStatus.PENDING, now, run_after=run_after, attempts=attempts, lease_token=None,
         lease_expires_at=None, account_id=None, submission_id=None, provider_job_id=None,
+        phase=JobPhase.QUEUED, next_poll_at=None,
     )
 
 
-def assign_account(job: Job, account_id: str, now: datetime) -> Job:
-    return msgspec.structs.replace(job, account_id=account_id, attempts=job.attempts + 1, updated_at=now)
+def record_submission(job: Job, submission_id: str, now: datetime) -> Job:
+    """The submission is on record before it is sent: from here a resumed job re-attaches."""
+    return msgspec.structs.replace(job, submission_id=submission_id, phase=JobPhase.REATTACH, updated_at=now)
+
+
+def attach(job: Job, provider_job_id: str, now: datetime) -> Job:
+    """The provider accepted the job (or was found to have it): poll it from now on."""
+    return msgspec.structs.replace(job, provider_job_id=provider_job_id, phase=JobPhase.POLL,
+                                   started_at=job.started_at or now, updated_at=now)
 
 
 def complete(job: Job, result_asset_ids: tuple[str, ...], now: datetime) -> Result[Job, DomainError]:
     return _move(
         job, JobStatus.COMPLETED, now, result_asset_ids=result_asset_ids, completed_at=now,
         lease_token=None, lease_expires_at=None, error_code=None, error_message=None,
+        phase=JobPhase.FINISHED, next_poll_at=None,
     )
 
 
 def fail(job: Job, code: str, message: str, now: datetime) -> Result[Job, DomainError]:
     return _move(
         job, JobStatus.FAILED, now, error_code=code, error_message=message,
-        completed_at=now, lease_token=None, lease_expires_at=None,
+        completed_at=now, lease_token=None, lease_expires_at=None, phase=JobPhase.FINISHED,
+        next_poll_at=None,
     )
 
 
@@ -169,6 +204,7 @@ def cancel(job: Job, now: datetime) -> Result[Job, DomainError]:
     return _move(
         job, JobStatus.CANCELLED, now, completed_at=now, lease_token=None,
         lease_expires_at=None, error_code="CANCELLED", error_message="cancelled by request",
+        phase=JobPhase.FINISHED, next_poll_at=None,
     )
 
 
@@ -215,7 +251,7 @@ def retry_or_fail(
         run_after=now + policy.delay(job.attempts, random),
         excluded_account_ids=excluded, error_code=code, error_message=message,
         lease_token=None, lease_expires_at=None, account_id=None,
-        submission_id=None, provider_job_id=None,
+        submission_id=None, provider_job_id=None, phase=JobPhase.QUEUED, next_poll_at=None,
     )
 
 
@@ -231,12 +267,12 @@ def take_lease(job: Job, lease_token: str, lease_until: datetime, now: datetime)
     if job.status is JobStatus.PENDING:
         return claim(job, lease_token, lease_until, now)
     if job.status is JobStatus.PROCESSING:
-        return Success(
-            msgspec.structs.replace(job, lease_token=lease_token, lease_expires_at=lease_until, updated_at=now)
-        )
+        return Success(msgspec.structs.replace(job, lease_token=lease_token, lease_expires_at=lease_until,
+                                               next_poll_at=None, updated_at=now))
     return Failure(invalid_transition("job", job.status, JobStatus.PROCESSING))
 
 
-def park(job: Job, until: datetime, now: datetime) -> Job:
-    """Give up the lease until `until` (the next poll); any worker may take it then."""
-    return msgspec.structs.replace(job, lease_token=None, lease_expires_at=until, updated_at=now)
+def wait_for_provider(job: Job, next_poll_at: datetime, now: datetime) -> Job:
+    """Give up the lease until the next poll; any worker may take the job then."""
+    return msgspec.structs.replace(job, lease_token=None, lease_expires_at=None, next_poll_at=next_poll_at,
+                                   updated_at=now)

@@ -17,10 +17,11 @@ from typing import Generic, Protocol, Self, TypeVar, runtime_checkable
 import msgspec
 from returns.result import Result
 
-from domain.accounts import ProviderAccount
+from domain.accounts import ProviderAccount, SelectionPolicy
 from domain.assets import Asset, AssetSource, MediaType, ProviderUpload
 from domain.audit import AuditEntry, AuditFilter
 from domain.credentials import Credential
+from domain.dispatch import ClaimedJobs
 from domain.errors import DomainError
 from domain.events import DomainEvent
 from domain.jobs import Job, JobStatus
@@ -84,12 +85,15 @@ class JobRepository(Protocol):
     async def save(self, job: Job, expected_version: int) -> bool:
         """Write `job` (with version = expected_version + 1) only if the stored version
         is still `expected_version`: optimistic concurrency for workers and cancels."""
-    async def claim_due(self, now: datetime, lease_token: str, lease_until: datetime,
-                        limit: int) -> list[Job]:
-        """Atomically lease due jobs, best priority then oldest first:
-        - pending, run_after <= now, parent absent or completed, and the user below their
-          max_concurrent_jobs (taking one of the user's run slots);
-        - processing whose lease has expired (a crashed worker, or a poll that is due).
+    async def claim_and_reserve(self, now: datetime, lease_token: str, lease_until: datetime,
+                                limit: int, selection: SelectionPolicy) -> ClaimedJobs:
+        """One atomic step: lease due jobs, best priority then oldest first, at most `limit`:
+        - processing jobs whose lease has run out and whose next poll is due (a crashed
+          worker, a job waiting on its provider);
+        - pending jobs (run_after <= now, parent absent or completed) only together with an
+          account reserved for each and one of its user's run slots, placed by
+          `domain.dispatch.plan_dispatch` (a job waiting for an account holds that account
+          back from lower-priority jobs; other providers' jobs go ahead).
         Each job is returned to exactly one caller."""
     async def find_by_provider_job_id(self, provider_id: str, provider_job_id: str) -> Job | None: ...
     async def dependents(self, parent_job_id: str) -> list[Job]:
@@ -120,7 +124,8 @@ class AccountRepository(Protocol):
     async def try_reserve(self, account_id: str, cost: int, now: datetime) -> ProviderAccount | None:
         """Take a slot and `cost` credits if a slot is free, credits suffice and the account
         is usable now; None otherwise. Never more than max_concurrent_jobs, never below 0."""
-    async def release(self, account_id: str, refund: int) -> None: ...
+    async def free_slot(self, account_id: str, refund: int) -> None:
+        """A job leaves the account: its slot back, and `refund` of the credits it reserved."""
     async def save_health(self, account: ProviderAccount) -> None:
         """Only status, cooldown, failure and success counters and the average time."""
     async def try_add_credits(self, account_id: str, amount: int) -> ProviderAccount | None: ...

@@ -38,6 +38,7 @@ from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
+from application.jobs.waiting import ExplainWait, UsableProviders
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
@@ -81,7 +82,7 @@ USE_CASES: tuple[type, ...] = (
     RegisterUser, LogIn, RefreshSession, LogOut, ListSessions, RevokeSession, RevokeAllSessions,
     Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin, FirstRunSetup,
     FindUserByEmail, ReadAccessToken,
-    CreateJob, QuoteJob, CancelJob, GetJob, ListJobs,
+    CreateJob, QuoteJob, CancelJob, GetJob, ListJobs, ExplainWait, UsableProviders,
     ClaimJobs, AdvanceJob, RunJob, DrainOnce, AcceptWebhook,
     UploadAsset, GetAsset, ListAssets, AssetContent, DeleteAsset, GetLineage,
     CreateAccount, ListAccounts, GetAccount, UpdateAccount, DeleteAccount, AddAccountCredits,

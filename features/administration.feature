@@ -80,7 +80,7 @@ Feature: Administration
       | root | account.create     | studio |
 
   Scenario: Statistics show how the provider and each of its accounts are doing
-    Given a shared account "flaky" with priority 10
+    Given a shared account "flaky" with priority 10 and room for 1 job at a time
     And a shared account "steady" with priority 0
     And "alice" has submitted an image job "a" whose first account rejects the key
     And "alice" has submitted an image job "b"

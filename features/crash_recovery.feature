@@ -45,8 +45,9 @@ Feature: Recovering from crashed workers
     And its lease runs out and another worker takes the job
     And the stalled worker carries on with its job
     Then the stalled worker is told the job is no longer its own
-    And job "fox" has no account yet
-    And the provider was never asked to make job "fox"
+    And account "pool" has 1 job running
+    And job "fox" was tried 1 time
+    And nothing of job "fox" has reached the provider yet
     When its lease runs out and the other workers run
     Then job "fox" is completed
     And the provider was asked to make job "fox" only once

@@ -73,7 +73,7 @@ Feature: Retries and account failover
     And job "fox" was tried on "first" then "second"
 
   Scenario: A retry waits for a busy account rather than go back to the one that failed the job
-    Given a shared account "first" with priority 10
+    Given a shared account "first" with priority 10 and room for 1 job at a time
     And a shared account "second" with room for 1 job at a time
     And "alice" has submitted an image job "fox" that fails once with a temporary error
     And "alice" has submitted an image job "long" that the provider takes 60 seconds to make

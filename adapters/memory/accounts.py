@@ -7,7 +7,7 @@ from datetime import datetime
 import msgspec
 
 from adapters.memory.store import MemoryState
-from domain.accounts import ProviderAccount, is_available, release, reserve
+from domain.accounts import ProviderAccount, free_slot, is_available, reserve
 
 HEALTH_FIELDS = (
     "status", "cooldown_until", "consecutive_failures", "success_count", "failure_count",
@@ -66,10 +66,10 @@ class InMemoryAccountRepository:
             self._state.accounts[account_id] = reserved
         return reserved
 
-    async def release(self, account_id: str, refund: int) -> None:
+    async def free_slot(self, account_id: str, refund: int) -> None:
         account = self._state.accounts.get(account_id)
         if account is not None:
-            self._state.accounts[account_id] = release(account, refund)
+            self._state.accounts[account_id] = free_slot(account, refund)
 
     async def save_health(self, account: ProviderAccount) -> None:
         self._replace(account.id, account, HEALTH_FIELDS)

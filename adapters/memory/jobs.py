@@ -9,12 +9,21 @@ import msgspec
 
 from adapters.memory.paging import paginate
 from adapters.memory.store import MemoryState
+from domain.accounts import SelectionPolicy
 from domain.clock import utc_day
+from domain.dispatch import (
+    ClaimedJobs,
+    dispatch_window,
+    has_free_account,
+    plan_dispatch,
+    queue_order,
+    room_under_limit,
+    start_on,
+)
 from domain.jobs import Job, JobStatus, is_due, take_lease
 from domain.pagination import Cursor, Page
 from domain.ports import JobFilter
 from domain.providers import ProviderSubmission
-from domain.quotas import can_start_another
 
 
 class InMemoryJobRepository:
@@ -64,30 +73,37 @@ class InMemoryJobRepository:
         parent = self._state.jobs.get(job.parent_job_id)
         return parent is not None and parent.status is JobStatus.COMPLETED
 
-    def _take_run_slot(self, user_id: str) -> bool:
-        user = self._state.users.get(user_id)
-        if user is None or not can_start_another(user.quota, user.running_jobs):
-            return False
-        self._state.users[user_id] = msgspec.structs.replace(user, running_jobs=user.running_jobs + 1)
-        return True
-
-    async def claim_due(self, now: datetime, lease_token: str, lease_until: datetime,
-                        limit: int) -> list[Job]:
-        due = sorted(
-            (j for j in self._state.jobs.values() if is_due(j, now) and self._parent_done(j)),
-            key=lambda j: (j.priority, j.created_at, j.id),
-        )
+    async def claim_and_reserve(self, now: datetime, lease_token: str, lease_until: datetime,
+                                limit: int, selection: SelectionPolicy) -> ClaimedJobs:
+        """The domain's dispatch plan over the whole store (the unit of work holds its lock)."""
+        due = [j for j in self._state.jobs.values() if is_due(j, now) and self._parent_done(j)]
+        resumed = sorted((j for j in due if j.status is JobStatus.PROCESSING), key=queue_order)[:limit]
+        accounts = list(self._state.accounts.values())
+        startable = [j for j in due if j.status is JobStatus.PENDING and has_free_account(j, accounts, now)]
+        slots = {j.user_id: self._room(j.user_id) for j in startable}
+        room = limit - len(resumed)
+        window = dispatch_window(startable, slots, room)
+        placed = plan_dispatch(window, accounts, slots, selection, now, room)
         claimed: list[Job] = []
-        for job in due:
-            if len(claimed) >= limit:
-                break
-            if job.status is JobStatus.PENDING and not self._take_run_slot(job.user_id):
-                continue
+        for job in resumed:
             leased = take_lease(job, lease_token, lease_until, now).unwrap()
-            leased = msgspec.structs.replace(leased, version=job.version + 1)
-            self._state.jobs[job.id] = leased
-            claimed.append(leased)
-        return claimed
+            claimed.append(self._store(leased, job.version))
+        for placement in placed:
+            self._state.accounts[placement.account.id] = placement.account
+            user = self._state.users[placement.job.user_id]
+            self._state.users[user.id] = msgspec.structs.replace(user, running_jobs=user.running_jobs + 1)
+            claimed.append(self._store(start_on(placement, lease_token, lease_until, now), placement.job.version))
+        return ClaimedJobs(jobs=sorted(claimed, key=queue_order),
+                           started=frozenset(p.job.id for p in placed))
+
+    def _room(self, user_id: str) -> int | None:
+        user = self._state.users.get(user_id)
+        return 0 if user is None else room_under_limit(user.quota.max_concurrent_jobs, user.running_jobs)
+
+    def _store(self, job: Job, version: int) -> Job:
+        stored = msgspec.structs.replace(job, version=version + 1)
+        self._state.jobs[job.id] = stored
+        return stored
 
     async def find_by_provider_job_id(self, provider_id: str, provider_job_id: str) -> Job | None:
         return next((j for j in self._state.jobs.values()

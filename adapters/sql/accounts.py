@@ -112,7 +112,7 @@ class SqlAccountRepository:
         row = result.first()
         return None if row is None else self._account(row)
 
-    async def release(self, account_id: str, refund: int) -> None:
+    async def free_slot(self, account_id: str, refund: int) -> None:
         await self._conn.execute(
             update(accounts).where(accounts.c.id == account_id).values(
                 current_jobs=case((accounts.c.current_jobs > 0, accounts.c.current_jobs - 1), else_=0),

@@ -6,13 +6,16 @@ from datetime import date, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Date, Row, Select, and_, case, cast, func, literal_column, or_, select, update
+from sqlalchemy import Date, Row, cast, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql.dialect import insert_or_ignore, utc
+from adapters.sql.dialect import insert_or_ignore
+from adapters.sql.dispatch import claim_and_reserve
 from adapters.sql.paging import keyset_page
 from adapters.sql.rows import convert
-from adapters.sql.tables import jobs, submissions, users
+from adapters.sql.tables import jobs, submissions
+from domain.accounts import SelectionPolicy
+from domain.dispatch import ClaimedJobs
 from domain.jobs import TERMINAL, Job, JobStatus
 from domain.pagination import Cursor, Page
 from domain.ports import JobFilter
@@ -75,91 +78,9 @@ class SqlJobRepository:
         )
         return result.first() is not None
 
-    async def claim_due(self, now: datetime, lease_token: str, lease_until: datetime,
-                        limit: int) -> list[Job]:
-        """One candidate query locks what this claim may take (Postgres: FOR UPDATE SKIP
-        LOCKED, so concurrent claimers split the queue; SQLite: the BEGIN IMMEDIATE
-        transaction already excludes them). Each pending job's user gives a run slot by a
-        conditional UPDATE, users in id order (claimers never wait on each other in a
-        cycle); then one UPDATE leases the winners."""
-        if limit <= 0:
-            return []
-        rows = (await self._conn.execute(self._candidates(now, limit))).all()
-        claimed = [row.id for row in rows if row.status == PROCESSING]
-        waiting: dict[str, list[str]] = {}
-        for row in rows:
-            if row.status == PENDING:
-                waiting.setdefault(row.user_id, []).append(row.id)
-        for user_id in sorted(waiting):
-            ids = waiting[user_id]
-            claimed += ids[:await self._take_run_slots(user_id, len(ids))]
-        if not claimed:
-            return []
-        leased = await self._conn.execute(
-            update(jobs).where(jobs.c.id.in_(claimed)).values(
-                status=PROCESSING, lease_token=lease_token, lease_expires_at=lease_until,
-                started_at=case((jobs.c.status == PENDING, func.coalesce(jobs.c.started_at, utc(now))),
-                                else_=jobs.c.started_at),
-                updated_at=now, version=jobs.c.version + 1,
-            ).returning(*jobs.c)
-        )
-        return sorted((to_job(row) for row in leased), key=lambda j: (j.priority, j.created_at, j.id))
-
-    def _candidates(self, now: datetime, limit: int) -> Select[Any]:
-        """Due jobs in queue order: expired leases, pending jobs of users without a limit,
-        and, of users with one, only as many of their first pending jobs as they have free
-        slots (numbered per user, so one busy user never crowds out the others)."""
-        parent = jobs.alias("parent")
-        parent_done = or_(jobs.c.parent_job_id.is_(None), parent.c.status == COMPLETED)
-        pending_due = and_(jobs.c.status == PENDING, jobs.c.run_after <= now)
-        lease_over = and_(jobs.c.status == PROCESSING,
-                          or_(jobs.c.lease_expires_at.is_(None), jobs.c.lease_expires_at <= now))
-        queue_order = (jobs.c.priority, jobs.c.created_at, jobs.c.id)
-        numbered = (
-            select(jobs.c.id, (users.c.max_concurrent_jobs - users.c.running_jobs).label("free"),
-                   func.row_number().over(partition_by=jobs.c.user_id, order_by=queue_order).label("place"))
-            .select_from(jobs.join(users, users.c.id == jobs.c.user_id)
-                         .outerjoin(parent, parent.c.id == jobs.c.parent_job_id))
-            .where(pending_due, parent_done, users.c.max_concurrent_jobs.is_not(None))
-            .subquery()
-        )
-        within_slots = select(numbered.c.id).where(numbered.c.place <= numbered.c.free)
-        return (
-            select(jobs.c.id, jobs.c.user_id, jobs.c.status)
-            .select_from(jobs.outerjoin(parent, parent.c.id == jobs.c.parent_job_id)
-                         .outerjoin(users, users.c.id == jobs.c.user_id))
-            .where(parent_done, or_(
-                lease_over,
-                and_(pending_due, users.c.max_concurrent_jobs.is_(None)),
-                # pending_due again: Postgres re-checks a row that changed while it waited
-                # for the lock against these conditions, not against the subquery's snapshot
-                and_(pending_due, jobs.c.id.in_(within_slots)),
-            ))
-            .order_by(*queue_order)
-            .limit(limit)
-            .with_for_update(of=jobs, skip_locked=True)
-        )
-
-    async def _take_run_slots(self, user_id: str, count: int) -> int:
-        """All `count` slots in one statement when they are free (the usual case: the
-        candidates were chosen to fit), else as many as a race left, one by one."""
-        if await self._take_slots(user_id, count):
-            return count
-        taken = 0
-        while count > 1 and taken < count and await self._take_slots(user_id, 1):
-            taken += 1
-        return taken
-
-    async def _take_slots(self, user_id: str, count: int) -> bool:
-        result = await self._conn.execute(
-            update(users)
-            .where(users.c.id == user_id,
-                   or_(users.c.max_concurrent_jobs.is_(None),
-                       users.c.running_jobs + count <= users.c.max_concurrent_jobs))
-            .values(running_jobs=users.c.running_jobs + count)
-            .returning(users.c.id)
-        )
-        return result.first() is not None
+    async def claim_and_reserve(self, now: datetime, lease_token: str, lease_until: datetime,
+                                limit: int, selection: SelectionPolicy) -> ClaimedJobs:
+        return await claim_and_reserve(self._conn, now, lease_token, lease_until, limit, selection)
 
     async def dependents(self, parent_job_id: str) -> list[Job]:
         rows = await self._conn.execute(

@@ -80,7 +80,9 @@ def check_secret(secret: str) -> Result[str, DomainError]:
                               "secret"))
 
 
-def check_priority(priority: int) -> Result[int, DomainError]:
+def check_account_priority(priority: int) -> Result[int, DomainError]:
+    """An account's priority: the higher, the sooner it is chosen (a job's priority is the
+    other way round: 0 runs first, see `domain.jobs.check_priority`)."""
     if priority in PRIORITY_RANGE:
         return Success(priority)
     return Failure(validation(f"priority must be within {PRIORITY_RANGE.start}..{PRIORITY_RANGE.stop - 1}",
@@ -114,7 +116,7 @@ def build_account(providers: ProviderRegistry, clock: Clock, ids: IdGenerator, *
     if providers.get(provider_id) is None:
         return Failure(validation(f"unknown provider {provider_id}", "provider_id"))
     error = first_failure(check_label(label), check_secret(secret), check_credits(credits),
-                          check_slots(max_concurrent_jobs), check_priority(priority))
+                          check_slots(max_concurrent_jobs), check_account_priority(priority))
     if error is not None:
         return Failure(error)
     return Success(ProviderAccount(
@@ -253,7 +255,7 @@ def checked_changes(patch: AccountPatch) -> Result[dict[str, object], DomainErro
         checks.append(check_secret(patch.secret))
         changes["secret"] = patch.secret
     if not isinstance(patch.priority, msgspec.UnsetType):
-        checks.append(check_priority(patch.priority))
+        checks.append(check_account_priority(patch.priority))
         changes["priority"] = patch.priority
     if not isinstance(patch.max_concurrent_jobs, msgspec.UnsetType):
         checks.append(check_slots(patch.max_concurrent_jobs))

@@ -9,7 +9,7 @@ from returns.result import Failure, Result, Success
 from application.actor import Actor
 from application.audit import AuditTrail
 from application.events import Outbox
-from application.jobs.settlement import fail_dependents, release_account, release_credits
+from application.jobs.settlement import fail_dependents, free_account_slot, release_credits
 from domain.errors import DomainError, conflict, not_found
 from domain.events import JobCancelled
 from domain.jobs import Job, JobStatus, cancel
@@ -67,7 +67,7 @@ class CancelJob:
             return None
         await release_credits(uow, job, self._ids, now)
         if job.status is JobStatus.PROCESSING:
-            await release_account(uow, job, refund=job.cost_estimate)
+            await free_account_slot(uow, job, refund=job.cost_estimate)
             await uow.users.release_run_slot(job.user_id)
         await fail_dependents(uow, cancelled.unwrap(), self._ids, now, outbox)
         await self._audit.record(uow, actor.user_id, "job.cancel", "job", job.id, was=str(job.status))

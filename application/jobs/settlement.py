@@ -41,9 +41,10 @@ async def capture_credits(uow: UnitOfWork, job: Job, actual: int, ids: IdGenerat
     return settled.captured
 
 
-async def release_account(uow: UnitOfWork, job: Job, refund: int) -> None:
+async def free_account_slot(uow: UnitOfWork, job: Job, refund: int) -> None:
+    """The job's account gets its slot back (and `refund` of the credits reserved on it)."""
     if job.account_id is not None:
-        await uow.accounts.release(job.account_id, refund)
+        await uow.accounts.free_slot(job.account_id, refund)
 
 
 async def fail_dependents(uow: UnitOfWork, parent: Job, ids: IdGenerator, now: datetime,

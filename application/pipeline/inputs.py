@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from returns.result import Failure, Result, Success
 
+from application.pipeline.failures import FailureCode
 from domain.accounts import FailureKind, ProviderAccount
 from domain.assets import Asset, ProviderUpload
 from domain.jobs import Job
@@ -15,7 +16,7 @@ INPUT_URL_SECONDS = 6 * 3600
 
 
 def missing_input(asset_id: str) -> ProviderFailure:
-    return ProviderFailure(kind=FailureKind.INVALID, code="INPUT_UNAVAILABLE",
+    return ProviderFailure(kind=FailureKind.INVALID, code=FailureCode.INPUT_UNAVAILABLE,
                            message=f"input asset {asset_id} is gone")
 
 

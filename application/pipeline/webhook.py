@@ -54,7 +54,7 @@ class AcceptWebhook:
             job = await uow.jobs.find_by_provider_job_id(provider_id, event.provider_job_id)
             poked = job is not None and job.status is JobStatus.PROCESSING and job.lease_token is None
             if job is not None and poked:
-                await uow.jobs.save(msgspec.structs.replace(job, lease_expires_at=now), job.version)
+                await uow.jobs.save(msgspec.structs.replace(job, next_poll_at=now), job.version)
             await self._audit.record(uow, None, "webhook.receive", "job", job.id if job else event.provider_job_id,
                                      provider_id=provider_id, webhook_id=event.webhook_id)
             await uow.commit()

@@ -10,6 +10,7 @@ from msgspec import Meta
 
 from application.jobs.create import JobRequest
 from application.jobs.quote import Quote
+from domain.dispatch import Waiting, WaitingReason
 from domain.events import DomainEvent, event_name
 from domain.jobs import DEFAULT_PRIORITY, MAX_PRIORITY, MIN_PRIORITY, Job, JobStatus, OperationType
 from domain.outbound import HookEvent
@@ -85,6 +86,9 @@ class JobOut(msgspec.Struct, kw_only=True):
     completed_at: datetime | None
     webhook_url: str | None = None
     webhook_events_filter: list[str] | None = None
+    claimed_at: datetime | None = None
+    waiting_reason: WaitingReason | None = None
+    waiting_until: datetime | None = None
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -92,7 +96,8 @@ class JobList(msgspec.Struct, kw_only=True):
     next_cursor: str | None = None
 
 
-def job_out(job: Job) -> JobOut:
+def job_out(job: Job, waiting: Waiting | None = None) -> JobOut:
+    """`waiting`: why a pending job has not started (GET of one job says; listings do not)."""
     return JobOut(
         id=job.id, status=job.status, provider_id=job.provider_id, operation_type=job.operation_type,
         params=job.params, input_asset_ids=list(job.input_asset_ids), priority=job.priority,
@@ -103,6 +108,9 @@ def job_out(job: Job) -> JobOut:
         created_at=utc(job.created_at), started_at=utc_or_none(job.started_at),
         completed_at=utc_or_none(job.completed_at), webhook_url=job.webhook_url,
         webhook_events_filter=None if job.webhook_events is None else list(job.webhook_events),
+        claimed_at=utc_or_none(job.claimed_at),
+        waiting_reason=waiting.reason if waiting else None,
+        waiting_until=utc_or_none(waiting.until) if waiting else None,
     )
 
 
@@ -143,6 +151,7 @@ class ProviderOut(msgspec.Struct, kw_only=True):
     id: str
     name: str
     operations: list[OperationOut]
+    has_usable_accounts: bool = True  # some account (shared, or the caller's own) can run its jobs
 
 
 class ProviderList(msgspec.Struct, kw_only=True):
@@ -168,5 +177,6 @@ def inline_root(schema: dict[str, Any]) -> dict[str, Any]:
     return {**root, "$defs": defs} if defs else root
 
 
-def provider_out(info: ProviderInfo) -> ProviderOut:
-    return ProviderOut(id=info.id, name=info.name, operations=[operation_out(s) for s in info.operations])
+def provider_out(info: ProviderInfo, has_usable_accounts: bool = True) -> ProviderOut:
+    return ProviderOut(id=info.id, name=info.name, operations=[operation_out(s) for s in info.operations],
+                       has_usable_accounts=has_usable_accounts)

@@ -108,6 +108,12 @@ def a_shared_account_with_slots(runner: asyncio.Runner, wiring: Wiring, label: s
     _account(runner, wiring, label, max_concurrent_jobs=n)
 
 
+@given(p('a shared account "{label}" with priority {priority:d} and room for {n:d} job{:Plural} at a time'))
+def a_shared_account_with_priority_and_slots(runner: asyncio.Runner, wiring: Wiring, label: str,
+                                             priority: int, n: int) -> None:
+    _account(runner, wiring, label, priority=priority, max_concurrent_jobs=n)
+
+
 @given(p('a shared account "{label}" whose key the provider rejects'))
 def a_shared_account_with_a_bad_key(runner: asyncio.Runner, wiring: Wiring, label: str) -> None:
     _account(runner, wiring, label, secret="sim-invalid-key")  # the sim always rejects this key

@@ -23,6 +23,7 @@ from domain.jobs import Job
 from domain.ports import ProviderClient
 from entrypoints.bootstrap import build_container
 from tests.acceptance.steps_common import p
+from tests.acceptance.steps_jobs import provider_requests
 from tests.acceptance.support import code_of, drain, job_named
 from tests.support.wiring import Wiring
 
@@ -135,6 +136,8 @@ def told_lease_lost(outcome: Outcome) -> None:
     assert code_of(outcome) is ErrorCode.LEASE_LOST
 
 
-@then(p('job "{name}" has no account yet'))
-def no_account_yet(runner: asyncio.Runner, wiring: Wiring, name: str) -> None:
-    assert runner.run(job_named(wiring, name)).account_id is None
+@then(p('nothing of job "{name}" has reached the provider yet'))
+def not_sent_yet(runner: asyncio.Runner, wiring: Wiring, name: str) -> None:
+    job = runner.run(job_named(wiring, name))
+    assert job.submission_id is None and job.provider_job_id is None
+    assert runner.run(provider_requests(wiring, name)) == 0

@@ -171,9 +171,9 @@ def test_release_gives_back_the_slot_and_the_refund(uow_factory: UnitOfWorkFacto
         await add_accounts(uow_factory, original)
         assert await reserve(uow_factory, original.id, cost=4) is not None
         async with uow_factory() as uow:
-            await uow.accounts.release(original.id, refund=3)
-            await uow.accounts.release(original.id, refund=-5)  # a negative refund takes nothing
-            await uow.accounts.release("missing", refund=1)
+            await uow.accounts.free_slot(original.id, refund=3)
+            await uow.accounts.free_slot(original.id, refund=-5)  # a negative refund takes nothing
+            await uow.accounts.free_slot("missing", refund=1)
             await uow.commit()
         after = await stored(uow_factory, original.id)
         assert (after.current_jobs, after.credits) == (0, 9)

@@ -1,7 +1,9 @@
 """The JobRepository contract, passed by every adapter: memory, SQLite, Postgres.
 
-claim_due is the heart of the worker pipeline: these tests pin its rules (priority then
-age, run_after, parents, expired leases, per-user run slots, each job to one claimer)."""
+claim_and_reserve is the heart of the worker pipeline: these tests pin its rules (priority
+then age, run_after, parents, expired leases, per-user run slots, each job to one claimer,
+an account reserved with every start). Its dispatch rules under contention (accounts as the
+bottleneck) are in test_dispatch.py."""
 
 from __future__ import annotations
 
@@ -10,11 +12,12 @@ from datetime import date, timedelta
 
 import msgspec
 
-from domain.jobs import Job, JobStatus, OperationType
+from domain.accounts import PreferPrivateThenPriority
+from domain.jobs import Job, JobPhase, JobStatus, OperationType
 from domain.pagination import Cursor, decode_cursor
 from domain.ports import JobFilter, UnitOfWorkFactory
 from domain.quotas import QuotaPolicy
-from tests.contract.builders import T0, add_user, at, job
+from tests.contract.builders import T0, account, add_user, at, job
 
 LEASE = at(300)
 
@@ -29,9 +32,19 @@ async def add_jobs(factory: UnitOfWorkFactory, *jobs: Job) -> None:
 async def claim(factory: UnitOfWorkFactory, now_seconds: float = 0, limit: int = 10,
                 token: str = "lease-1") -> list[Job]:
     async with factory() as uow:
-        claimed = await uow.jobs.claim_due(at(now_seconds), token, at(now_seconds + 300), limit)
+        claimed = await uow.jobs.claim_and_reserve(at(now_seconds), token, at(now_seconds + 300), limit,
+                                                   PreferPrivateThenPriority())
         await uow.commit()
-        return claimed
+        return claimed.jobs
+
+
+async def add_pool(factory: UnitOfWorkFactory, **changes: object) -> str:
+    """A shared account roomy enough that accounts are never what a test waits on."""
+    pool = account(**{"max_concurrent_jobs": 1000, "credits": 1_000_000, **changes})
+    async with factory() as uow:
+        await uow.accounts.add(pool)
+        await uow.commit()
+    return pool.id
 
 
 async def stored(factory: UnitOfWorkFactory, job_id: str) -> Job:
@@ -145,6 +158,7 @@ def test_pages_filter_and_run_newest_first(uow_factory: UnitOfWorkFactory, runne
 
 def test_claims_take_best_priority_then_oldest(uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        await add_pool(uow_factory)
         owner = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=None))
         low_old = job(owner.id, priority=9, created_at=at(-100))
         high_new = job(owner.id, priority=0, created_at=at(-1))
@@ -161,22 +175,29 @@ def test_claims_take_best_priority_then_oldest(uow_factory: UnitOfWorkFactory, r
 
 def test_a_claim_leases_the_job_and_starts_it(uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        pool = await add_pool(uow_factory)
         owner = await add_user(uow_factory)
         pending = job(owner.id, version=3)
         await add_jobs(uow_factory, pending)
         [claimed] = await claim(uow_factory, now_seconds=5, token="tok-a")
         assert claimed == msgspec.structs.replace(
             pending, status=JobStatus.PROCESSING, lease_token="tok-a", lease_expires_at=at(305),
-            started_at=at(5), updated_at=at(5), version=4,
+            claimed_at=at(5), updated_at=at(5), version=4, account_id=pool, attempts=1,
+            phase=JobPhase.SUBMIT,
         )
+        assert claimed.started_at is None  # started: when the provider accepts it
         assert await stored(uow_factory, pending.id) == claimed
         assert await running_jobs(uow_factory, owner.id) == 1
+        async with uow_factory() as uow:
+            reserved = await uow.accounts.get(pool)
+        assert reserved is not None and reserved.current_jobs == 1
 
     runner.run(scenario())
 
 
 def test_jobs_wait_for_their_run_after(uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        await add_pool(uow_factory)
         owner = await add_user(uow_factory)
         later = job(owner.id, run_after=at(60))
         await add_jobs(uow_factory, later)
@@ -189,6 +210,7 @@ def test_jobs_wait_for_their_run_after(uow_factory: UnitOfWorkFactory, runner: a
 def test_children_wait_until_their_parent_completes(uow_factory: UnitOfWorkFactory,
                                                     runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        await add_pool(uow_factory)
         owner = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=None))
         parent = job(owner.id, status=JobStatus.PROCESSING, lease_expires_at=at(1000), created_at=at(-10))
         failed = job(owner.id, status=JobStatus.FAILED, created_at=at(-10))
@@ -218,6 +240,7 @@ def test_children_wait_until_their_parent_completes(uow_factory: UnitOfWorkFacto
 def test_processing_jobs_are_claimed_again_once_their_lease_expires(
         uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        await add_pool(uow_factory)
         owner = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=1), running_jobs=1)
         crashed = job(owner.id, status=JobStatus.PROCESSING, lease_token="dead", lease_expires_at=at(30),
                       started_at=at(-100), account_id="acc", provider_job_id="remote-1")
@@ -237,6 +260,7 @@ def test_processing_jobs_are_claimed_again_once_their_lease_expires(
 def test_a_user_at_their_run_limit_waits_without_blocking_others(
         uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        await add_pool(uow_factory)
         busy = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=2))
         free = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=None))
         busy_jobs = [job(busy.id, priority=0, created_at=at(i)) for i in range(4)]
@@ -258,6 +282,7 @@ def test_a_user_at_their_run_limit_waits_without_blocking_others(
 
 def test_a_user_with_no_free_slot_gets_nothing(uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        await add_pool(uow_factory)
         blocked = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=0))
         await add_jobs(uow_factory, job(blocked.id))
         assert await claim(uow_factory) == []
@@ -268,6 +293,7 @@ def test_a_user_with_no_free_slot_gets_nothing(uow_factory: UnitOfWorkFactory, r
 
 def test_a_claim_takes_at_most_its_limit(uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        await add_pool(uow_factory)
         owner = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=None))
         await add_jobs(uow_factory, *(job(owner.id, created_at=at(i)) for i in range(5)))
         assert len(await claim(uow_factory, limit=2)) == 2
@@ -281,13 +307,18 @@ def test_a_claim_takes_at_most_its_limit(uow_factory: UnitOfWorkFactory, runner:
 def test_a_rolled_back_claim_leaves_jobs_and_slots_untouched(uow_factory: UnitOfWorkFactory,
                                                              runner: asyncio.Runner) -> None:
     async def scenario() -> None:
+        pool = await add_pool(uow_factory)
         owner = await add_user(uow_factory)
         pending = job(owner.id)
         await add_jobs(uow_factory, pending)
         async with uow_factory() as uow:
-            assert len(await uow.jobs.claim_due(T0, "tok", LEASE, 5)) == 1
+            taken = await uow.jobs.claim_and_reserve(T0, "tok", LEASE, 5, PreferPrivateThenPriority())
+            assert len(taken.jobs) == 1
         assert await stored(uow_factory, pending.id) == pending
         assert await running_jobs(uow_factory, owner.id) == 0
+        async with uow_factory() as uow:
+            untouched = await uow.accounts.get(pool)
+        assert untouched is not None and untouched.current_jobs == 0
 
     runner.run(scenario())
 
@@ -301,6 +332,7 @@ def test_concurrent_claimers_take_each_job_once(uow_factory: UnitOfWorkFactory, 
         return taken
 
     async def scenario() -> None:
+        await add_pool(uow_factory)
         owners = [await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=None)) for _ in range(3)]
         limited = await add_user(uow_factory, quota=QuotaPolicy(max_concurrent_jobs=3))
         jobs = [job(owners[i % 3].id, priority=i % 4, created_at=at(i)) for i in range(30)]

@@ -17,6 +17,7 @@ import pytest
 
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import SqlUnitOfWorkFactory
+from domain.accounts import PreferPrivateThenPriority
 from domain.ledger import CreditBalance, grant, invariant_violations, place_hold
 from domain.ports import UnitOfWorkFactory
 from domain.quotas import QuotaPolicy
@@ -78,7 +79,7 @@ async def reserve_and_release(factory: UnitOfWorkFactory, account_id: str, held:
             with held.get_lock():
                 held[0] -= 1
             async with factory() as uow:
-                await uow.accounts.release(account_id, refund=2)
+                await uow.accounts.free_slot(account_id, refund=2)
                 await uow.commit()
 
     await asyncio.gather(*(one() for _ in range(TASKS)))
@@ -104,7 +105,8 @@ async def claim_all(factory: UnitOfWorkFactory, worker: str) -> list[str]:
         empty = 0
         while empty < 3:
             async with factory() as uow:
-                batch = await uow.jobs.claim_due(T0, name, T0.replace(hour=13), 25)
+                batch = (await uow.jobs.claim_and_reserve(T0, name, T0.replace(hour=13), 25,
+                                                          PreferPrivateThenPriority())).jobs
                 await uow.commit()
             taken += [j.id for j in batch]
             empty = 0 if batch else empty + 1
@@ -274,9 +276,11 @@ def test_two_worker_processes_claim_a_thousand_jobs_each_exactly_once(
     limited = user(quota=QuotaPolicy(max_concurrent_jobs=7))
     free_jobs = [job(owners[i % 5].id, priority=i % 11, id=f"free-{i:04d}") for i in range(1000)]
     limited_jobs = [job(limited.id, priority=0, id=f"limited-{i:02d}") for i in range(30)]
+    pool = account(credits=1_000_000, max_concurrent_jobs=5000)
 
     async def setup() -> None:
         async with factory() as uow:
+            await uow.accounts.add(pool)
             for u in (*owners, limited):
                 assert await uow.users.add(u)
             for j in (*free_jobs, *limited_jobs):
@@ -298,5 +302,38 @@ def test_two_worker_processes_claim_a_thousand_jobs_each_exactly_once(
                 assert stored is not None and stored.running_jobs == 200
             stored = await uow.users.get(limited.id)
             assert stored is not None and stored.running_jobs == 7
+            reserved = await uow.accounts.get(pool.id)
+            assert reserved is not None and reserved.current_jobs == 1007
+
+    runner.run(check())
+
+
+def test_two_worker_processes_start_only_as_many_jobs_as_the_accounts_have_slots(
+        pg_clean_url: str, factory: SqlUnitOfWorkFactory, runner: asyncio.Runner) -> None:
+    owner = user(quota=QuotaPolicy(max_concurrent_jobs=None))
+    pools = [account(credits=1000, max_concurrent_jobs=3), account(credits=1000, max_concurrent_jobs=2)]
+    jobs = [job(owner.id, priority=i % 11, id=f"job-{i:03d}") for i in range(200)]
+
+    async def setup() -> None:
+        async with factory() as uow:
+            assert await uow.users.add(owner)
+            for pool in pools:
+                await uow.accounts.add(pool)
+            for j in jobs:
+                assert await uow.jobs.add(j)
+            await uow.commit()
+
+    runner.run(setup())
+    claimed = [job_id for taken in in_processes("claim_all", pg_clean_url, per_process=lambda n: (f"w{n}",))
+               for job_id in taken]
+    assert len(claimed) == len(set(claimed)) == 5
+    best = sorted(jobs, key=lambda j: (j.priority, j.created_at, j.id))[:5]
+    assert sorted(claimed) == sorted(j.id for j in best)  # no dispatcher overtook another's better jobs
+
+    async def check() -> None:
+        async with factory() as uow:
+            assert [(await uow.accounts.get(p.id)).current_jobs for p in pools] == [3, 2]  # type: ignore[union-attr]
+            stored = await uow.users.get(owner.id)
+            assert stored is not None and stored.running_jobs == 5
 
     runner.run(check())

@@ -19,7 +19,7 @@ from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob, JobRequest
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
-from application.pipeline.advance import AdvanceJob, Step
+from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce
 from domain.accounts import AccountStatus
@@ -144,7 +144,7 @@ def test_latency_parks_the_job_until_the_provider_is_done() -> None:
         await drain(w)
         waiting = await job_of(w, job.id)
         assert waiting.status is JobStatus.PROCESSING and waiting.provider_job_id is not None
-        assert waiting.lease_token is None  # parked: any worker may poll it when due
+        assert waiting.lease_token is None  # waiting for the provider: any worker may poll it when due
         w.clock.advance(3)
         await drain(w)
         assert (await job_of(w, job.id)).status is JobStatus.PROCESSING
@@ -541,8 +541,7 @@ def test_crash_after_submit_reattaches_without_a_second_submit() -> None:
         await add_account(w)
         job = await create(w, alice, image(sim_latency_ms=1000))
         [claimed] = await w.get(ClaimJobs)()
-        advance = w.get(AdvanceJob)
-        assert (await advance(job.id, claimed.lease_token or "")).unwrap() is Step.CONTINUE
+        assert claimed.account_id is not None  # reserved with the claim: the next step submits
         crashing_ports = dataclasses.replace(w.ports, providers=StaticProviderRegistry([CrashAfterSubmit(w.sim)]))
         crashing = build_container(crashing_ports).resolve(AdvanceJob)
         with pytest.raises(asyncio.CancelledError):

@@ -56,7 +56,7 @@ def test_a_signed_callback_makes_the_poll_due_now_and_replays_change_nothing() -
         await container.resolve(DrainOnce)()
         async with w.ports.uow() as uow:
             parked = await uow.jobs.get(job_id)
-        assert parked is not None and parked.lease_expires_at == w.clock.now() + timedelta(seconds=2)
+        assert parked is not None and parked.next_poll_at == w.clock.now() + timedelta(seconds=2)
         accept: AcceptWebhook = container.resolve(AcceptWebhook)
         now = w.clock.now()
         body = delivery("d1", parked.provider_job_id or "", now)
@@ -68,7 +68,7 @@ def test_a_signed_callback_makes_the_poll_due_now_and_replays_change_nothing() -
         assert accepted.unwrap() == msgspec.convert({"job_id": job_id, "duplicate": False}, type(accepted.unwrap()))
         async with w.ports.uow() as uow:
             poked = await uow.jobs.get(job_id)
-        assert poked is not None and poked.lease_expires_at == now
+        assert poked is not None and poked.next_poll_at == now
         assert await ports.signal.wait(0.01)  # the workers were woken
         replay = await accept("sim", {"x-signature": "good"}, body)
         assert replay.unwrap().duplicate and replay.unwrap().job_id is None

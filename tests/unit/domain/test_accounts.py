@@ -20,11 +20,11 @@ from domain.accounts import (
     PreferPrivateThenPriority,
     ProviderAccount,
     SelectionRequest,
+    free_slot,
     is_available,
     is_eligible,
     record_failure,
     record_success,
-    release,
     reserve,
     select,
 )
@@ -245,10 +245,10 @@ def test_reserve_refuses_a_negative_cost() -> None:
     assert result.failure().code is ErrorCode.VALIDATION_ERROR
 
 
-def test_release_gives_back_the_slot_and_unused_credits_but_never_below_zero_slots() -> None:
-    released = release(make_account(current_jobs=1, credits=70), 20)
+def test_freeing_a_slot_gives_back_the_slot_and_unused_credits_but_never_below_zero_slots() -> None:
+    released = free_slot(make_account(current_jobs=1, credits=70), 20)
     assert (released.current_jobs, released.credits) == (0, 90)
-    idle = release(make_account(current_jobs=0, credits=5), -10)
+    idle = free_slot(make_account(current_jobs=0, credits=5), -10)
     assert (idle.current_jobs, idle.credits) == (0, 5)
 
 
@@ -273,9 +273,9 @@ def test_any_interleaving_of_reserve_and_release_keeps_the_limits(
                 outstanding.append(cost)
         elif outstanding:
             cost = outstanding.pop(0)
-            account = release(account, cost - min(used, cost))
+            account = free_slot(account, cost - min(used, cost))
         else:
-            account = release(account, 0)
+            account = free_slot(account, 0)
         assert 0 <= account.current_jobs <= account.max_concurrent_jobs
         assert account.current_jobs == len(outstanding)
         assert account.credits >= 0

@@ -20,22 +20,25 @@ from domain.jobs import (
     TERMINAL,
     TRANSITIONS,
     Job,
+    JobPhase,
     JobStatus,
     OperationType,
     RetryPolicy,
-    assign_account,
+    attach,
     can_transition,
     cancel,
     check_priority,
     claim,
     complete,
     fail,
-    hand_back,
     is_due,
     parent_failed,
-    park,
+    record_submission,
+    requeue,
     retry_or_fail,
+    start,
     take_lease,
+    wait_for_provider,
 )
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -55,6 +58,11 @@ def make_job(**changes: Any) -> Job:
     }
     fields.update(changes)
     return Job(**fields)
+
+
+def assign_account(job: Job, account_id: str, now: datetime) -> Job:
+    """A claimed job with an account reserved, as `start` leaves it."""
+    return msgspec.structs.replace(job, account_id=account_id, attempts=job.attempts + 1, updated_at=now)
 
 
 def processing_job(**changes: Any) -> Job:
@@ -131,21 +139,37 @@ def test_terminal_states_have_no_way_out() -> None:
     assert set(TRANSITIONS) == set(JobStatus)
 
 
-# --- claim / take_lease / park / is_due -----------------------------------------------
+# --- claim / start / take_lease / wait_for_provider / is_due -----------------------------------------------
 
 
 def test_claim_starts_a_pending_job_under_a_lease() -> None:
     job = claim(make_job(), "lease-1", LATER, NOW).unwrap()
     assert job.status is JobStatus.PROCESSING
     assert (job.lease_token, job.lease_expires_at) == ("lease-1", LATER)
-    assert job.started_at == NOW
+    assert job.claimed_at == NOW and job.started_at is None  # started: when the provider accepts it
+    assert job.phase is JobPhase.SUBMIT
     assert job.updated_at == NOW
 
 
-def test_claim_keeps_the_first_start_time() -> None:
-    first_start = NOW - timedelta(hours=1)
-    job = claim(make_job(started_at=first_start), "lease-2", LATER, NOW).unwrap()
-    assert job.started_at == first_start
+def test_claim_keeps_the_first_claim_time() -> None:
+    first_claim = NOW - timedelta(hours=1)
+    job = claim(make_job(claimed_at=first_claim), "lease-2", LATER, NOW).unwrap()
+    assert job.claimed_at == first_claim
+
+
+def test_start_claims_the_job_on_its_account_and_counts_the_attempt() -> None:
+    job = start(make_job(attempts=1), "acc-1", "lease-1", LATER, NOW).unwrap()
+    assert (job.status, job.phase, job.account_id, job.attempts) == (JobStatus.PROCESSING, JobPhase.SUBMIT,
+                                                                     "acc-1", 2)
+    assert error_of(start(job, "acc-2", "lease-2", LATER, NOW)).code is ErrorCode.INVALID_TRANSITION
+
+
+def test_the_provider_accepting_the_job_starts_it_and_moves_it_to_polling() -> None:
+    recorded = record_submission(processing_job(), "sub-1", NOW)
+    assert (recorded.phase, recorded.submission_id, recorded.started_at) == (JobPhase.REATTACH, "sub-1", None)
+    attached = attach(recorded, "remote-1", LATER)
+    assert (attached.phase, attached.provider_job_id, attached.started_at) == (JobPhase.POLL, "remote-1", LATER)
+    assert attach(attached, "remote-1", LATER + timedelta(seconds=9)).started_at == LATER
 
 
 def test_claim_of_a_processing_job_is_an_invalid_transition() -> None:
@@ -174,11 +198,12 @@ def test_take_lease_on_terminal_job_fails(status: JobStatus) -> None:
     assert error_of(take_lease(make_job(status=status), "l", LATER, NOW)).code is ErrorCode.INVALID_TRANSITION
 
 
-def test_park_gives_up_the_lease_until_the_next_poll() -> None:
-    parked = park(processing_job(), LATER, NOW)
-    assert parked.status is JobStatus.PROCESSING
-    assert parked.lease_token is None
-    assert parked.lease_expires_at == LATER
+def test_waiting_for_the_provider_gives_up_the_lease_until_the_next_poll() -> None:
+    waiting = wait_for_provider(processing_job(), LATER, NOW)
+    assert waiting.status is JobStatus.PROCESSING
+    assert (waiting.lease_token, waiting.lease_expires_at, waiting.next_poll_at) == (None, None, LATER)
+    assert not is_due(waiting, NOW)
+    assert is_due(waiting, LATER)
 
 
 def test_is_due_for_pending_jobs_follows_run_after() -> None:
@@ -198,14 +223,14 @@ def test_terminal_jobs_are_never_due(status: JobStatus) -> None:
     assert not is_due(make_job(status=status, run_after=NOW - timedelta(days=1)), NOW)
 
 
-# --- hand_back / assign / complete / fail / cancel / parent_failed ---------------------
+# --- requeue / assign / complete / fail / cancel / parent_failed ---------------------
 
 
-def test_hand_back_returns_to_pending_without_spending_an_attempt() -> None:
+def test_requeue_returns_to_pending_without_spending_an_attempt() -> None:
     job = msgspec.structs.replace(
         processing_job(attempts=1), submission_id="s", provider_job_id="p", account_id="a"
     )
-    back = hand_back(job, LATER, NOW).unwrap()
+    back = requeue(job, LATER, NOW).unwrap()
     assert back.status is JobStatus.PENDING
     assert back.attempts == 1
     assert back.run_after == LATER
@@ -213,8 +238,8 @@ def test_hand_back_returns_to_pending_without_spending_an_attempt() -> None:
     assert (back.submission_id, back.provider_job_id) == (None, None)
 
 
-def test_hand_back_of_a_pending_job_is_invalid() -> None:
-    assert error_of(hand_back(make_job(), LATER, NOW)).code is ErrorCode.INVALID_TRANSITION
+def test_requeue_of_a_pending_job_is_invalid() -> None:
+    assert error_of(requeue(make_job(), LATER, NOW)).code is ErrorCode.INVALID_TRANSITION
 
 
 def test_assign_account_spends_an_attempt() -> None:
@@ -350,7 +375,7 @@ def test_retry_or_fail_needs_a_processing_job(status: JobStatus) -> None:
 OPS: dict[str, JobStatus | None] = {
     "claim": JobStatus.PROCESSING,
     "take_lease": JobStatus.PROCESSING,
-    "hand_back": JobStatus.PENDING,
+    "requeue": JobStatus.PENDING,
     "complete": JobStatus.COMPLETED,
     "fail": JobStatus.FAILED,
     "cancel": JobStatus.CANCELLED,
@@ -365,8 +390,8 @@ def apply_op(op: str, job: Job, now: datetime, fraction: float, exclude: bool) -
         return claim(job, f"lease-{now.timestamp()}", lease_until, now)
     if op == "take_lease":
         return take_lease(job, f"lease-{now.timestamp()}", lease_until, now)
-    if op == "hand_back":
-        return hand_back(job, now + timedelta(seconds=5), now)
+    if op == "requeue":
+        return requeue(job, now + timedelta(seconds=5), now)
     if op == "complete":
         return complete(job, ("asset-1",), now)
     if op == "fail":
@@ -399,7 +424,7 @@ def test_random_operation_sequences_respect_the_state_machine(
             if job.status is JobStatus.PROCESSING and job.account_id is None:
                 job = assign_account(job, account, now)
             continue
-        if op == "hand_back" and job.account_id is not None:
+        if op == "requeue" and job.account_id is not None:
             continue  # a hand-back happens only before an account is reserved
         before = job
         result = apply_op(op, before, now, fraction, exclude)

@@ -1,0 +1,115 @@
+"""The submit and re-attach phases: hand the job to its provider exactly once where the
+provider can tell, and record who took it."""
+
+from __future__ import annotations
+
+import msgspec
+from returns.result import Failure, Result, Success
+
+from application.pipeline.failures import FailureCode, ProviderCalls, Step, lease_lost
+from application.pipeline.finish import Finish
+from application.pipeline.inputs import InputStager
+from application.pipeline.wait import WaitForProvider
+from domain.accounts import FailureKind, ProviderAccount
+from domain.errors import DomainError
+from domain.events import ProviderSubmitted
+from domain.jobs import Job, attach, record_submission
+from domain.ports import Clock, EventBus, IdGenerator, ProviderClient, UnitOfWorkFactory
+from domain.providers import ProviderFailure, ProviderSubmission, SubmitRequest
+
+
+class SubmitPhase:
+    """- Submit: stage the inputs (upload cache), record the submission, then send it.
+    - Re-attach (recorded but unanswered: a crash mid-submit, a timeout): find the provider
+      job by our reference and attach to it; where the provider cannot look it up, count a
+      failed attempt instead of risking a second remote job.
+    Both send the very same request, built by `request_for`."""
+
+    def __init__(self, uow: UnitOfWorkFactory, inputs: InputStager, calls: ProviderCalls, clock: Clock,
+                 ids: IdGenerator, events: EventBus, finish: Finish, wait: WaitForProvider) -> None:
+        self._uow = uow
+        self._inputs = inputs
+        self._calls = calls
+        self._clock = clock
+        self._ids = ids
+        self._events = events
+        self._finish = finish
+        self._wait = wait
+
+    async def request_for(self, job: Job, reference: str, client: ProviderClient,
+                          account: ProviderAccount) -> Result[SubmitRequest, ProviderFailure]:
+        """What the provider is sent: the job's inputs (topped up with its parent's results
+        up to what the operation needs), staged for this provider, within the call timeout."""
+        spec = client.info.operation(job.operation_type)
+        wanted = spec.unwrap().min_inputs if isinstance(spec, Success) else 0
+        staged = await self._calls.call(self._inputs.stage(
+            job, await self._inputs.input_ids(job, wanted), client, account), "input upload")
+        return staged.map(lambda inputs: SubmitRequest(
+            reference=reference, operation_type=job.operation_type, params=job.params, inputs=inputs))
+
+    async def submit(self, job: Job, client: ProviderClient, account: ProviderAccount) -> Result[Step, DomainError]:
+        submission_id = self._ids.new_id()
+        request = await self.request_for(job, submission_id, client, account)
+        if isinstance(request, Failure):
+            return await self._finish.fail_or_retry(job, account, request.failure())
+        now = self._clock.now()
+        submission = ProviderSubmission(id=submission_id, job_id=job.id, account_id=account.id,
+                                        attempt=job.attempts, submitted_at=now)
+        recorded = record_submission(job, submission.id, now)
+        async with self._uow() as uow:
+            await uow.submissions.add(submission)
+            if not await uow.jobs.save(recorded, job.version):
+                return Failure(lease_lost(job.id))
+            await uow.commit()
+        saved = msgspec.structs.replace(recorded, version=job.version + 1)
+        return await self._send(saved, client, account, request.unwrap())
+
+    async def reattach(self, job: Job, client: ProviderClient, account: ProviderAccount) -> Result[Step, DomainError]:
+        assert job.submission_id is not None
+        found = await self._calls.call(client.find(account.secret, job.submission_id), "find")
+        if isinstance(found, Failure):
+            return await self._finish.fail_or_retry(job, account, found.failure())
+        provider_job_id = found.unwrap()
+        if provider_job_id is not None:
+            return await self._attach(job, client, account, provider_job_id)
+        if not client.info.finds_by_reference:
+            # The provider cannot tell whether it took this submission: sending it again could
+            # start (and bill) a second remote job, and doing so on every recovery would never
+            # end. Count it as a failed attempt instead: bounded by max_attempts.
+            return await self._finish.fail_or_retry(job, account, ProviderFailure(
+                kind=FailureKind.TRANSIENT, code=FailureCode.SUBMIT_OUTCOME_UNKNOWN,
+                message="the submission's answer was lost and the provider cannot look it up"),
+                blame_account=False)
+        request = await self.request_for(job, job.submission_id, client, account)
+        if isinstance(request, Failure):
+            return await self._finish.fail_or_retry(job, account, request.failure())
+        return await self._send(job, client, account, request.unwrap())
+
+    async def _send(self, job: Job, client: ProviderClient, account: ProviderAccount,
+                    request: SubmitRequest) -> Result[Step, DomainError]:
+        answer = await self._calls.call(client.submit(account.secret, request), "submit")
+        if isinstance(answer, Failure):
+            failure = answer.failure()
+            if failure.code == FailureCode.PROVIDER_TIMEOUT:
+                return await self._wait(job)  # the provider may have it: re-attach by reference later
+            return await self._finish.fail_or_retry(job, account, failure)
+        return await self._attach(job, client, account, answer.unwrap())
+
+    async def _attach(self, job: Job, client: ProviderClient, account: ProviderAccount,
+                      provider_job_id: str) -> Result[Step, DomainError]:
+        now = self._clock.now()
+        attached = attach(job, provider_job_id, now)
+        async with self._uow() as uow:
+            submission = await uow.submissions.get(job.submission_id or "")
+            if submission is not None:
+                await uow.submissions.update(msgspec.structs.replace(submission, provider_job_id=provider_job_id))
+            saved = await uow.jobs.save(attached, job.version)
+            if saved:
+                await uow.commit()
+        if not saved:
+            # Cancelled (or taken) meanwhile: do not leave an orphan running at the provider.
+            await self._calls.best_effort(client.cancel(account.secret, provider_job_id))
+            return Failure(lease_lost(job.id))
+        await self._events.publish(ProviderSubmitted(job_id=job.id, user_id=job.user_id, at=now,
+                                                     account_id=account.id, provider_job_id=provider_job_id))
+        return Success(Step.CONTINUE)
