@@ -306,3 +306,21 @@ def test_keys_webhooks_and_ledger_show_only_where_the_server_has_them(pages: Pag
     expect(page.locator("#webhooks table")).to_contain_text("HTTP 500")
     expect(page.locator("#webhooks").get_by_role("button", name="Replay")).to_be_visible()
     expect(page.locator("#ledger")).to_contain_text("grant")
+
+
+def test_an_expired_access_cookie_is_renewed_and_sign_out_still_revokes(pages: Pages, server: Server, user: Person) -> None:
+    page = pages.signed_in(user)
+    context = page.context
+    refresh = next(c for c in context.cookies() if c["name"] == "pixrelay_refresh")
+    context.clear_cookies()  # as the browser does when the access cookie's 15 minutes are up
+    context.add_cookies([refresh])
+    go(page, "Usage")
+    expect(page.locator("#credits")).to_have_text("1000")  # a 401, a renewal, the same request again
+    renewed = {c["name"]: c for c in context.cookies()}
+    assert renewed["pixrelay_refresh"]["value"] != refresh["value"]  # the refresh token rotated
+    access = renewed["pixrelay_access"]["value"]
+    context.clear_cookies()  # expired again: sign-out renews first, then revokes
+    context.add_cookies([renewed["pixrelay_refresh"]])
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert httpx.get(f"{server.url}/v1/users/me", headers={"Authorization": f"Bearer {access}"}).status_code == 401
