@@ -249,6 +249,9 @@ def test_one_api_and_two_workers_share_postgres_redis_s3_and_the_sim(cluster: Cl
     assert len(accounts) == SIM_ACCOUNTS
     assert Counter(a["status"] for a in accounts)["disabled"] == len(ACCOUNT_ERROR)
     assert all(a["current_jobs"] == 0 for a in accounts)  # no reservation leaked
+    console = admin.get("/console")  # an API replica serves the web console too, from its own files
+    assert console.status_code == 200 and "/console/static/js/main.js" in console.text
+    assert admin.get("/console/static/js/main.js").status_code == 200
 
     # The remote side saw each attempt once: one submission per reference, across processes.
     submits = DirectorySimState(cluster.workdir / "sim-state").submits()

@@ -1,5 +1,5 @@
 // The console's shell: who is signed in, the navigation, and a hash router over the pages.
-import { api, CSRF, onSignedOut } from './api.js';
+import { api, CSRF, onSignedOut, renew } from './api.js';
 import { clear, h, toast } from './dom.js';
 import * as signin from './pages/signin.js';
 import * as jobs from './pages/jobs.js';
@@ -87,7 +87,9 @@ onSignedOut(() => {
 });
 
 document.getElementById('sign-out').addEventListener('click', async () => {
-  await fetch('/console/session', { method: 'DELETE', headers: CSRF });
+  const out = () => fetch('/console/session', { method: 'DELETE', headers: CSRF });
+  // An expired access cookie is renewed first, so that the session is revoked on the server.
+  if ((await out()).status === 401 && (await renew())) await out();
   ctx.me = null;
   location.hash = '#/jobs';
   route();

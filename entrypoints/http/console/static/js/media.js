@@ -13,7 +13,13 @@ export function preview(asset, { large = false } = {}) {
   return h('img', { src, alt: label, loading: 'lazy', decoding: 'async' });
 }
 
+export function caption(asset) {
+  const kind = asset.mime_type === 'image/gif' && asset.media_type === 'video' ? 'video (GIF)' : asset.media_type;
+  return asset.original_filename || `${asset.source} ${kind}`;
+}
+
 export function thumb(asset, extra = {}) {
   return h('a', { class: 'thumb', href: `#/assets/${asset.id}`, 'data-asset': asset.id, ...extra },
-    preview(asset), h('span', { class: 'cap' }, asset.original_filename || asset.mime_type));
+    preview(asset), h('span', { class: 'cap' }, caption(asset),
+      h('small', {}, ` · ${new Date(asset.created_at).toLocaleDateString()}`)));
 }

@@ -48,10 +48,10 @@ function accountRow(a) {
   };
   const off = a.status === 'disabled';
   return h('tr', { 'data-account': a.id, 'data-label': a.label },
-    h('td', {}, a.label, a.owner_user_id ? h('small', { class: 'muted' }, ` private (${short(a.owner_user_id)})`) : null,
+    h('td', { class: 'nowrap' }, a.label, a.owner_user_id ? h('small', { class: 'muted' }, ` private (${short(a.owner_user_id)})`) : null,
       h('br'), h('small', { class: 'muted' }, short(a.id))),
     h('td', {}, badge(a.status)), h('td', {}, a.cooldown_until ? when(a.cooldown_until) : '—'),
-    h('td', {}, `${a.current_jobs} / `, slots), h('td', {}, a.credits),
+    h('td', { class: 'nowrap' }, `${a.current_jobs} / `, slots), h('td', {}, a.credits),
     h('td', { class: 'success' }, rate(a)),
     h('td', {}, a.avg_generation_seconds ? `${a.avg_generation_seconds.toFixed(1)} s` : '—'),
     h('td', {}, ago(a.last_used_at)), h('td', {}, priority),

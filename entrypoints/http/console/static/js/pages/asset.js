@@ -1,12 +1,12 @@
 // One asset: preview, download, metadata, and its lineage as a graph (depth adjustable).
 import { api, content } from '../api.js';
 import { bytes, clear, field, h, plain, select, short, toast, when, words } from '../dom.js';
-import { preview } from '../media.js';
+import { caption, preview } from '../media.js';
 import { graph } from '../lineage.js';
 
 export async function render(root, [id]) {
   const asset = await api(`/v1/assets/${id}`);
-  const title = asset.original_filename || `${asset.media_type} ${short(asset.id)}`;
+  const title = asset.original_filename || `${caption(asset)} ${short(asset.id)}`;
   const dims = h('span', { id: 'dims' }, asset.width ? `${asset.width} × ${asset.height}` : '—');
   const shown = preview(asset, { large: true });
   if (!asset.width) { // not recorded: measure what the browser decoded

@@ -59,10 +59,11 @@ export async function render(root, [id], ctx) {
   const seen = [];
   root.append(head, problem, actions,
     h('div', { class: 'cols' },
+      h('section', { class: 'card' }, h('h2', {}, 'Results'), results),
+      h('section', { class: 'card' }, h('h2', {}, 'Inputs'), inputs)),
+    h('div', { class: 'cols' },
       h('section', { class: 'card' }, h('h2', {}, 'Details'), facts),
-      h('section', { class: 'card' }, h('h2', {}, 'Timeline'), timeline)),
-    h('section', { class: 'card' }, h('h2', {}, 'Results'), results),
-    h('section', { class: 'card' }, h('h2', {}, 'Inputs'), inputs));
+      h('section', { class: 'card' }, h('h2', {}, 'Timeline'), timeline)));
 
   function credits() {
     if (job.status === 'completed') return `${job.cost_estimate} captured`;
@@ -75,14 +76,15 @@ export async function render(root, [id], ctx) {
     head.querySelector('.badge').id = 'job-status';
     const rows = [
       ['Job id', h('code', {}, job.id)], ['Operation', words(job.operation_type)], ['Provider', job.provider_id],
-      ['Account used', accounts.size ? [...accounts].map(short).join(', ') : (TERMINAL.has(job.status) ? '—' : 'not picked yet')],
+      accounts.size || !TERMINAL.has(job.status)
+        ? ['Account used', accounts.size ? [...accounts].map(short).join(', ') : 'not picked yet'] : null,
       ['Tries', `${job.attempts} of ${job.max_attempts}`], ['Priority', job.priority],
       ['Credits', credits()], ['Workspace', job.workspace_id || '—'],
       ['Parent job', job.parent_job_id ? h('a', { href: `#/jobs/${job.parent_job_id}` }, short(job.parent_job_id)) : '—'],
       ['Created', when(job.created_at)], ['Started', when(job.started_at)], ['Ended', when(job.completed_at)],
       ['Parameters', h('pre', {}, JSON.stringify(job.params, null, 2))],
     ];
-    clear(facts, rows.map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+    clear(facts, rows.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
     clear(problem, job.error_code && job.status !== 'cancelled'
       ? h('p', { class: 'error' }, plain(job.error_code, job.error_message)) : null);
     const buttons = [];

@@ -47,7 +47,9 @@ export async function render(root) {
     } catch (e) {
       live.textContent = `not updating: ${e.message}`;
     }
-    if (!stopped) timer = setTimeout(load, items.some((j) => ACTIVE.has(j.status)) ? 1000 : 4000);
+    // quick while jobs move, slow while nothing does or nobody looks
+    const pause = document.hidden ? 15000 : items.some((j) => ACTIVE.has(j.status)) ? 1000 : 4000;
+    if (!stopped) timer = setTimeout(load, pause);
   }
   filters.addEventListener('input', () => { last = ''; load(); });
   filters.addEventListener('submit', (e) => e.preventDefault());

@@ -2,6 +2,7 @@
 import { api } from '../api.js';
 import { bytes, h } from '../dom.js';
 import { bars, days } from '../charts.js';
+import { apiKeys, dailyUsage, ledger, webhooks } from './server.js';
 
 const STATUSES = ['completed', 'failed', 'cancelled', 'processing', 'pending'];
 
@@ -23,12 +24,14 @@ export async function render(root) {
   }
   const span = days(14);
   const perDay = {}; const spend = {};
+  const daily = await dailyUsage(span[0], span[span.length - 1]); // the server's own daily rows, where it has them
   for (const j of jobs) {
     const d = j.created_at.slice(0, 10);
     perDay[d] = perDay[d] || {};
     perDay[d][j.status] = (perDay[d][j.status] || 0) + 1;
-    if (j.status === 'completed') { spend[d] = spend[d] || { credits: 0 }; spend[d].credits += j.cost_estimate; }
+    if (j.status === 'completed' && !daily) { spend[d] = spend[d] || { credits: 0 }; spend[d].credits += j.cost_estimate; }
   }
+  for (const row of daily || []) spend[row.day] = { credits: row.credits_spent || 0 };
   const u = me.usage; const q = me.quota;
   root.append(
     h('h1', {}, 'Usage and credits'),
@@ -45,6 +48,9 @@ export async function render(root) {
     h('section', { class: 'card' }, h('h2', {}, 'The last 14 days'),
       h('div', { class: 'charts' },
         bars('Jobs per day, by outcome', span, STATUSES.map((s) => ({ key: s, label: s })), perDay),
-        bars('Credits spent per day (completed jobs)', span, [{ key: 'credits', label: 'credits' }], spend)),
-      h('p', { class: 'muted' }, `From your ${jobs.length} most recent jobs.`)));
+        bars(daily ? 'Credits spent per day' : 'Credits spent per day (completed jobs)', span, [{ key: 'credits', label: 'credits' }], spend)),
+      h('p', { class: 'muted' }, `Jobs from your ${jobs.length} most recent; ${daily ? 'credits from the daily usage record' : 'credits from their estimates'}.`)));
+  await ledger(root);
+  await apiKeys(root);
+  await webhooks(root);
 }
