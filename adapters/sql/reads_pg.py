@@ -16,6 +16,7 @@ import msgspec
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql import autocommit
 from adapters.sql.credentials import CONDITIONS, credential_args
 from adapters.sql.prepared import Prepared
 from adapters.sql.users import QUOTA_FIELDS
@@ -101,11 +102,7 @@ JOB, ASSET, STANDING, JOBS, ASSETS = map(_per_kind, (_JOB, _ASSET, _STANDING, _J
 async def _rows(engine: AsyncEngine, statements: dict[CredentialKind, Prepared], credential: Credential,
                 now: datetime, **values: Any) -> list[Row[Any]]:
     statement = statements[credential.kind]
-    async with engine.connect() as conn:
-        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        result = await autocommit.exec_driver_sql(
-            statement.sql, statement.args({**credential_args(credential, now), **values}))
-        return list(result.all())
+    return await autocommit.fetch(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
 
 
 def _entity(row: Row[Any], type_: type[T]) -> T | None:
