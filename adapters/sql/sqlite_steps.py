@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import JSON, Boolean, Date, Table
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import reads_pg
@@ -283,7 +284,10 @@ class SqliteSteps:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             database = raw.driver_connection  # an aiosqlite.Connection
-            result: T = await database._execute(lambda: step(database._conn, *args))  # type: ignore[union-attr]
+            try:
+                result: T = await database._execute(lambda: step(database._conn, *args))  # type: ignore[union-attr]
+            except sqlite3.OperationalError as error:  # locked past busy_timeout, disk I/O: a fault, not a bug
+                raise OperationalError(None, None, error) from error
             return result
 
     async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
