@@ -4,6 +4,7 @@ reference the SQL statements are checked against."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
@@ -20,6 +21,7 @@ from domain.ports import (
     CreateStatus,
     JobDraft,
     JobFilter,
+    Relations,
     Standing,
     UnitOfWork,
 )
@@ -102,3 +104,16 @@ async def page_assets(uow: UnitOfWork, credential: Credential, where: AssetFilte
         return Authorized(False)
     return Authorized(True, await uow.assets.page(msgspec.structs.replace(where, owner_id=credential.user_id),
                                                   after, limit))
+
+
+async def read_relations(uow: UnitOfWork, credential: Credential, asset_ids: Sequence[str],
+                         parent_job_id: str | None, idempotency_key: str | None,
+                         now: datetime) -> Authorized[Relations]:
+    if await granted_user(uow, credential, now) is None:
+        return Authorized(False)
+    owner = credential.user_id
+    assets = [a for a in await uow.assets.many(asset_ids) if a.owner_id == owner] if asset_ids else []
+    parent = await uow.jobs.get(parent_job_id) if parent_job_id is not None else None
+    earlier = await uow.jobs.find_by_idempotency_key(owner, idempotency_key) if idempotency_key else None
+    return Authorized(True, Relations(assets=assets, parent=parent if parent and parent.user_id == owner else None,
+                                      earlier=earlier))

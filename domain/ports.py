@@ -312,6 +312,15 @@ class Standing(msgspec.Struct, frozen=True, kw_only=True):
     balance: CreditBalance
 
 
+class Relations(msgspec.Struct, frozen=True, kw_only=True):
+    """What a new job names, read before it is created: the user's assets among its inputs,
+    its parent if the user's, and the user's job with its idempotency key if any."""
+
+    assets: list[Asset]
+    parent: Job | None = None
+    earlier: Job | None = None
+
+
 class AtomicSteps(Protocol):
     """The request path's steps, each one transaction of its own with its credential check
     inside (in SQL, one statement: one round trip). Every rule they apply is a domain
@@ -325,6 +334,11 @@ class AtomicSteps(Protocol):
         not go below zero), count the job in the UTC day's usage against the user's
         `max_jobs_per_day`, and write the hold, its ledger transaction, the job and the
         audit entry; all of it or nothing."""
+
+    async def read_relations(self, credential: Credential, asset_ids: Sequence[str], parent_job_id: str | None,
+                             idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
+        """The credential's user's assets among `asset_ids` (deleted ones too), the parent job
+        if it is theirs, and their job with this idempotency key."""
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         """The job, if it is the credential's user's."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -41,6 +42,7 @@ from domain.ports import (
     LedgerRepository,
     LineageRepository,
     ProviderUploadRepository,
+    Relations,
     SessionRepository,
     Standing,
     SubmissionRepository,
@@ -115,6 +117,11 @@ class InMemoryUnitOfWorkFactory:
     async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
         async with self() as uow:
             return await uow_steps.create_job(uow, credential, draft, now)
+
+    async def read_relations(self, credential: Credential, asset_ids: Sequence[str], parent_job_id: str | None,
+                             idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
+        async with self() as uow:
+            return await uow_steps.read_relations(uow, credential, asset_ids, parent_job_id, idempotency_key, now)
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         async with self() as uow:

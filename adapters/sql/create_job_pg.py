@@ -28,6 +28,7 @@ import msgspec
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql import autocommit
 from adapters.sql.credentials import CONDITIONS, credential_args
 from adapters.sql.prepared import Prepared, insert_values
 from adapters.sql.tables import audit_log, credit_holds, jobs, ledger_transactions
@@ -156,10 +157,7 @@ def abort_reason(error: DBAPIError) -> list[str] | None:
 async def create_job(engine: AsyncEngine, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
     statement = STATEMENTS[credential.kind]
     try:
-        async with engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            row = (await autocommit.exec_driver_sql(
-                statement.sql, statement.args(arguments(credential, draft, now)))).one()
+        [row] = await autocommit.fetch(engine, statement.sql, statement.args(arguments(credential, draft, now)))
     except DBAPIError as error:
         match abort_reason(error):
             case ["daily_limit", limit]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,7 +12,7 @@ from domain.assets import Asset
 from domain.credentials import Credential
 from domain.jobs import Job
 from domain.pagination import Cursor, Page
-from domain.ports import AssetFilter, Authorized, CreateOutcome, JobDraft, JobFilter, Standing
+from domain.ports import AssetFilter, Authorized, CreateOutcome, JobDraft, JobFilter, Relations, Standing
 
 
 class PostgresSteps:
@@ -20,6 +21,10 @@ class PostgresSteps:
 
     async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
         return await create_job_pg.create_job(self._engine, credential, draft, now)
+
+    async def read_relations(self, credential: Credential, asset_ids: Sequence[str], parent_job_id: str | None,
+                             idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
+        return await reads_pg.read_relations(self._engine, credential, asset_ids, parent_job_id, idempotency_key, now)
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await reads_pg.read_job(self._engine, credential, job_id, now)

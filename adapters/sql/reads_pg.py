@@ -9,6 +9,7 @@ autocommit: one round trip, no BEGIN, no write lock, a snapshot of its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ import msgspec
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql import autocommit
 from adapters.sql.credentials import CONDITIONS, credential_args
 from adapters.sql.prepared import Prepared
 from adapters.sql.users import QUOTA_FIELDS
@@ -25,7 +27,7 @@ from domain.credentials import Credential, CredentialKind
 from domain.jobs import Job
 from domain.ledger import CreditBalance
 from domain.pagination import Cursor, Page, encode_cursor
-from domain.ports import AssetFilter, Authorized, JobFilter, Standing
+from domain.ports import AssetFilter, Authorized, JobFilter, Relations, Standing
 from domain.quotas import DailyUsage, QuotaPolicy
 from domain.users import User
 
@@ -42,6 +44,17 @@ LEFT JOIN jobs j ON j.id = %(id)s::text AND j.user_id = (SELECT id FROM actor)
 _ASSET = f"""{_ACTOR}
 SELECT g.granted, a.* FROM {_GRANTED}
 LEFT JOIN assets a ON a.id = %(id)s::text AND a.owner_id = (SELECT id FROM actor) AND a.deleted_at IS NULL
+"""
+
+_RELATIONS = f"""{_ACTOR}
+SELECT g.granted,
+    (SELECT json_agg(a)::text FROM assets a
+     WHERE a.id = ANY(%(asset_ids)s::text[]) AND a.owner_id = (SELECT id FROM actor)) AS assets,
+    (SELECT row_to_json(j)::text FROM jobs j
+     WHERE j.id = %(parent_id)s::text AND j.user_id = (SELECT id FROM actor)) AS parent,
+    (SELECT row_to_json(j)::text FROM jobs j
+     WHERE j.user_id = (SELECT id FROM actor) AND j.idempotency_key = %(key)s::text) AS earlier
+FROM {_GRANTED}
 """
 
 _STANDING = """
@@ -95,17 +108,14 @@ def _per_kind(template: str) -> dict[CredentialKind, Prepared]:
             for kind, condition in CONDITIONS.items()}
 
 
-JOB, ASSET, STANDING, JOBS, ASSETS = map(_per_kind, (_JOB, _ASSET, _STANDING, _JOBS, _ASSETS))
+JOB, ASSET, STANDING, JOBS, ASSETS, RELATIONS = map(
+    _per_kind, (_JOB, _ASSET, _STANDING, _JOBS, _ASSETS, _RELATIONS))
 
 
 async def _rows(engine: AsyncEngine, statements: dict[CredentialKind, Prepared], credential: Credential,
                 now: datetime, **values: Any) -> list[Row[Any]]:
     statement = statements[credential.kind]
-    async with engine.connect() as conn:
-        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        result = await autocommit.exec_driver_sql(
-            statement.sql, statement.args({**credential_args(credential, now), **values}))
-        return list(result.all())
+    return await autocommit.fetch(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
 
 
 def _entity(row: Row[Any], type_: type[T]) -> T | None:
@@ -113,6 +123,19 @@ def _entity(row: Row[Any], type_: type[T]) -> T | None:
     if data.get("id") is None:
         return None
     return msgspec.convert(data, type_)
+
+
+async def read_relations(engine: AsyncEngine, credential: Credential, asset_ids: Sequence[str],
+                         parent_job_id: str | None, idempotency_key: str | None,
+                         now: datetime) -> Authorized[Relations]:
+    [row] = await _rows(engine, RELATIONS, credential, now, asset_ids=list(asset_ids), parent_id=parent_job_id,
+                        key=idempotency_key)
+    if not row.granted:
+        return Authorized(False)
+    return Authorized(True, Relations(
+        assets=msgspec.json.decode(row.assets, type=list[Asset]) if row.assets else [],
+        parent=msgspec.json.decode(row.parent, type=Job) if row.parent else None,
+        earlier=msgspec.json.decode(row.earlier, type=Job) if row.earlier else None))
 
 
 async def read_job(engine: AsyncEngine, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:

@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import msgspec
 from sqlalchemy import JSON, Boolean, Date, Table
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import reads_pg
@@ -40,7 +41,16 @@ from domain.credentials import Credential, CredentialKind
 from domain.jobs import Job
 from domain.ledger import CreditBalance
 from domain.pagination import Cursor, Page, encode_cursor
-from domain.ports import AssetFilter, Authorized, CreateOutcome, CreateStatus, JobDraft, JobFilter, Standing
+from domain.ports import (
+    AssetFilter,
+    Authorized,
+    CreateOutcome,
+    CreateStatus,
+    JobDraft,
+    JobFilter,
+    Relations,
+    Standing,
+)
 from domain.quotas import DailyUsage, QuotaPolicy
 from domain.users import User
 
@@ -114,6 +124,34 @@ def _page(rows: list[dict[str, Any]], type_: type[T], limit: int, key: Any) -> A
 
 
 # ---------------------------------------------------------------- in the database thread
+
+
+def _read_relations(conn: sqlite3.Connection, credential: Credential, asset_ids: Sequence[str],
+                    parent_job_id: str | None, idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
+    """Three SELECTs in one read transaction (BEGIN, deferred: no write lock)."""
+    conn.execute("BEGIN")
+    try:
+        values = {**credential_args(credential, now)}
+        if conn.execute(ACTOR[credential.kind], _params(values)).fetchone() is None:
+            return Authorized(False)
+        owner = credential.user_id
+        marks = ", ".join("?" for _ in asset_ids)
+        assets = [_entity(row, Asset) for row in _rows_positional(
+            conn, f"SELECT * FROM assets WHERE owner_id = ? AND id IN ({marks})", [owner, *asset_ids])] if asset_ids else []
+        parent = _rows_positional(conn, "SELECT * FROM jobs WHERE id = ? AND user_id = ?", [parent_job_id, owner])
+        earlier = _rows_positional(conn, "SELECT * FROM jobs WHERE user_id = ? AND idempotency_key = ?",
+                                   [owner, idempotency_key]) if idempotency_key else []
+        return Authorized(True, Relations(assets=[a for a in assets if a is not None],
+                                          parent=_entity(parent[0], Job) if parent else None,
+                                          earlier=_entity(earlier[0], Job) if earlier else None))
+    finally:
+        conn.execute("COMMIT")
+
+
+def _rows_positional(conn: sqlite3.Connection, sql: str, values: list[Any]) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, [stored(value) for value in values])
+    names = [column[0] for column in cursor.description]
+    return [{name: _loaded(name, value) for name, value in zip(names, row, strict=True)} for row in cursor]
 
 
 def _read_job(conn: sqlite3.Connection, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
@@ -246,11 +284,18 @@ class SqliteSteps:
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
             database = raw.driver_connection  # an aiosqlite.Connection
-            result: T = await database._execute(lambda: step(database._conn, *args))  # type: ignore[union-attr]
+            try:
+                result: T = await database._execute(lambda: step(database._conn, *args))  # type: ignore[union-attr]
+            except sqlite3.OperationalError as error:  # locked past busy_timeout, disk I/O: a fault, not a bug
+                raise OperationalError(None, None, error) from error
             return result
 
     async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
         return await self._in_thread(_create_job, credential, draft, now)
+
+    async def read_relations(self, credential: Credential, asset_ids: Sequence[str], parent_job_id: str | None,
+                             idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
+        return await self._in_thread(_read_relations, credential, list(asset_ids), parent_job_id, idempotency_key, now)
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await self._in_thread(_read_job, credential, job_id, now)

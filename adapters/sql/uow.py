@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -41,6 +42,7 @@ from domain.ports import (
     LedgerRepository,
     LineageRepository,
     ProviderUploadRepository,
+    Relations,
     SessionRepository,
     Standing,
     SubmissionRepository,
@@ -151,6 +153,10 @@ class SqlUnitOfWorkFactory:
 
     async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
         return await self._steps.create_job(credential, draft, now)
+
+    async def read_relations(self, credential: Credential, asset_ids: Sequence[str], parent_job_id: str | None,
+                             idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
+        return await self._steps.read_relations(credential, asset_ids, parent_job_id, idempotency_key, now)
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await self._steps.read_job(credential, job_id, now)

@@ -202,22 +202,26 @@ class CreateJob:
                                     "cost_estimate": job.cost_estimate})
         return JobDraft(job=job, hold=hold, hold_tx=hold_tx, audit=audit)
 
-    async def _check_relations(self, actor: Actor, request: JobRequest, idempotency_key: str | None) -> Result[Job | None, DomainError]:
-        """Inputs and parent, read first (a job naming them costs one more read); the job
-        with this idempotency key, if any, is given back without checking them again."""
-        inputs = request.input_asset_ids
-        async with self._uow() as uow:
-            if idempotency_key is not None:
-                earlier = await uow.jobs.find_by_idempotency_key(actor.user_id, idempotency_key)
-                if earlier is not None:
-                    return Success(earlier)
-            owned = {a.id: a for a in await uow.assets.many(inputs)} if inputs else {}
-            parent = await uow.jobs.get(request.parent_job_id) if request.parent_job_id is not None else None
-        for asset_id in inputs:
+    async def _check_relations(self, actor: Actor, request: JobRequest,
+                               idempotency_key: str | None) -> Result[Job | None, DomainError]:
+        """Inputs and parent, read in one step of their own before the job is created (a
+        job naming them costs one read more); the job with this idempotency key, if any, is
+        given back without checking them again."""
+        credential = credential_of(actor)
+        found = await self._uow.read_relations(credential, request.input_asset_ids, request.parent_job_id,
+                                               idempotency_key, self._clock.now())
+        if not found.granted or found.value is None:
+            return Failure(refused(credential))
+        relations = found.value
+        if relations.earlier is not None:
+            return Success(relations.earlier)
+        owned = {a.id: a for a in relations.assets}
+        for asset_id in request.input_asset_ids:
             asset = owned.get(asset_id)
             if asset is None or asset.owner_id != actor.user_id or asset.is_deleted:
                 return Failure(not_found(f"asset {asset_id}"))
         if request.parent_job_id is not None:
+            parent = relations.parent
             if parent is None or parent.user_id != actor.user_id:
                 return Failure(not_found("parent job"))
             if parent.status in (JobStatus.FAILED, JobStatus.CANCELLED):

@@ -145,3 +145,16 @@ def test_reads_on_sqlite_take_no_write_lock(path: str, sqlite_api: Api, sqlite_u
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_job_naming_an_input_costs_one_read_more(pg_api: Api) -> None:
+    alice = pg_api.seeded("alice")
+    asset_id = pg_api.upload(alice).json()["id"]
+    body = {"provider_id": "sim", "operation_type": "image_to_image", "params": {"prompt": "a red fox"},
+            "input_asset_ids": [asset_id]}
+    response, trips = measured(pg_api, lambda: pg_api.client.post("/v1/jobs", headers=alice.headers, json=body))
+    assert response.status_code == 202, response.text
+    assert trips.postgres <= 2, trips.report()
+    assert trips.redis_commands <= 1, trips.report()

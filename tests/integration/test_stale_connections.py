@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import SqlUnitOfWorkFactory
+from domain.credentials import Credential
+from domain.ports import Authorized
 from tests.services_db import execute_admin
 from tests.support.round_trips import count_round_trips
 
@@ -48,6 +52,32 @@ def test_a_connection_the_server_ended_is_replaced_at_checkout(pg_clean_url: str
                 assert await uow.users.get("nobody") is None
             async with engine.connect() as conn:
                 assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pid
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_hot_path_statement_refused_before_sending_runs_once_more_on_a_fresh_connection(
+        pg_clean_url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(pg_clean_url)
+        factory = SqlUnitOfWorkFactory(engine)
+        closed: list[object] = []
+
+        def close_once_after_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            if not closed:  # dies between checkout and its first statement
+                closed.append(dbapi_connection)
+                dbapi_connection.driver_connection.terminate()
+
+        try:
+            async with factory() as uow:
+                await uow.users.get("nobody")
+            event.listen(engine.sync_engine.pool, "checkout", close_once_after_checkout)
+            with count_round_trips() as trips:
+                found = await factory.read_job(Credential.of_user("nobody"), "job", datetime.now(UTC))
+            assert found == Authorized(False)
+            assert closed and trips.postgres >= 1
         finally:
             await engine.dispose()
 
