@@ -14,6 +14,7 @@ from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
 from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
 from application.users.me import GetProfile
+from entrypoints.http.client_address import client_of
 from entrypoints.http.deps import BEARER_SECURITY, doc, require_user, uses
 from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_users import (
@@ -41,8 +42,7 @@ async def register(data: JSONBody[RegisterIn], register_user: NamedDependency[Re
 @post("/login", status_code=200, summary="Log in", description=doc(LogIn), dependencies=uses(log_in=LogIn),
       responses=problems(401, 422, 429))
 async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn], log_in: NamedDependency[LogIn]) -> TokensOut:
-    client = request.client.host if request.client else "unknown"
-    result = await log_in(data.email, data.password, client, request.headers.get("user-agent"))
+    result = await log_in(data.email, data.password, client_of(request), request.headers.get("user-agent"))
     return tokens_out(ok(result))
 
 
