@@ -11,7 +11,7 @@ from entrypoints.http.errors import problems
 from entrypoints.http.schemas_jobs import ProviderList, provider_out
 
 
-@get("/", summary="Providers", responses=problems(401), description=(
+@get("/", operation_id="listProviders", summary="Providers", responses=problems(401), description=(
     "The providers this gateway offers, each with its operations, the JSON schema of each "
     "operation's params and its price in credits."))
 async def providers(request: Request[Any, Any, Any]) -> ProviderList:
