@@ -14,9 +14,13 @@ from domain.outbound import DEFAULT_DISABLE_AFTER, DEFAULT_RETRY_SCHEDULE
 
 class AuthPolicy(msgspec.Struct, frozen=True, kw_only=True):
     refresh_ttl: timedelta = timedelta(days=30)
-    login_attempts_per_client: int = 20
-    login_attempts_per_email: int = 10
-    login_window_seconds: int = 300
+    # Only failed logins count (see LogIn). The names say "attempts" for compatibility.
+    login_failures_per_email_client: int = 10  # one email from one client, per login_window_seconds
+    login_attempts_per_client: int = 50  # failures from one client, any email, per login_window_seconds
+    login_window_seconds: int = 900
+    login_attempts_per_email: int = 100  # failures on one email from clients it never used, per day
+    login_email_window_seconds: int = 86_400
+    known_client: timedelta = timedelta(days=90)  # a login from a client within this makes it known
     signup_credits: int = 1000
     session_cache_seconds: int = 30  # how long Authenticate may trust a cached session; 0: never
 

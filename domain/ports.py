@@ -66,6 +66,9 @@ class SessionRepository(Protocol):
     async def update(self, session: Session) -> None: ...
     async def list_live(self, user_id: str, now: datetime) -> list[Session]: ...
     async def revoke_all(self, user_id: str, now: datetime) -> int: ...
+    async def seen_from(self, user_id: str, client_ip: str, since: datetime) -> bool:
+        """Whether any session of the user (live, expired or revoked) was started from
+        `client_ip` at or after `since`."""
 
 
 class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
@@ -403,6 +406,8 @@ class RateDecision(msgspec.Struct, frozen=True):
 class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window_seconds: int) -> RateDecision:
         """Count one hit on `key`; allowed while at most `limit` hits fall in the window."""
+    async def undo(self, key: str) -> None:
+        """Take back the newest hit counted on `key` (none counted: nothing happens)."""
 
 
 class CachedSession(msgspec.Struct, frozen=True, kw_only=True):

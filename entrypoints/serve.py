@@ -46,8 +46,11 @@ async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> 
             server = uvicorn.Server(uvicorn.Config(
                 create_app(container, guarded_providers=runtime.providers,
                            readiness_checks=readiness_checks(runtime), metrics=metrics,
-                           metrics_token=settings.metrics_token), host=settings.host,
-                port=settings.port, log_config=None, access_log=False, lifespan="on"))
+                           metrics_token=settings.metrics_token,
+                           trusted_proxies=settings.trusted_proxy_networks), host=settings.host,
+                # X-Forwarded-For is the app's to judge (PIXRELAY_TRUSTED_PROXIES); uvicorn
+                # would believe it from loopback
+                port=settings.port, log_config=None, access_log=False, lifespan="on", proxy_headers=False))
             log.info("api.listen", extra={"url": f"http://{settings.host}:{settings.port}"})
             _stop_server_on_signals(server, stop)
             await server.serve()

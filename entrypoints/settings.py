@@ -5,6 +5,7 @@ Every setting is validated at start; a bad one stops the start with one line nam
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -14,6 +15,20 @@ from urllib.parse import urlparse
 import msgspec
 
 PREFIX = "PIXRELAY_"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> list[IPNetwork]:
+    """`10.0.0.1, 172.16.0.0/12, ::1` -> networks; ValueError names the first bad entry."""
+    networks: list[IPNetwork] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(item) from None
+    return networks
 
 
 class SettingsError(Exception):
@@ -57,6 +72,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_poll_seconds: float = 1.0  # how often a worker looks for due deliveries when idle
     max_concurrent_hashes: int = 2  # argon2 hashes computed at once (64 MiB each)
     metrics_token: str | None = None  # a bearer token that may read /metrics (besides admins)
+    trusted_proxies: str = ""  # IPs/CIDRs whose X-Forwarded-For is believed; none by default
 
     @property
     def webhook_retries(self) -> tuple[float, ...] | None:
@@ -71,6 +87,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def provider_url_overrides(self) -> dict[str, str]:
         pairs = (item.split("=", 1) for item in self.provider_urls.split(",") if "=" in item)
         return {name.strip(): url.strip() for name, url in pairs}
+
+    @property
+    def trusted_proxy_networks(self) -> list[IPNetwork]:
+        return parse_networks(self.trusted_proxies)
 
     @property
     def embedded(self) -> bool:
@@ -93,7 +113,7 @@ FIELDS: dict[str, type] = {
     "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
     "allow_private_webhooks": bool, "webhook_retry_schedule": str, "webhook_disable_after_seconds": int,
     "webhook_poll_seconds": float,
-    "max_concurrent_hashes": int, "metrics_token": str,
+    "max_concurrent_hashes": int, "metrics_token": str, "trusted_proxies": str,
 }
 
 KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
@@ -204,6 +224,10 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_LEASE_SECONDS must be within 2..3600")
     if not 0.1 <= settings.poll_seconds <= 600:
         raise SettingsError("PIXRELAY_POLL_SECONDS must be within 0.1..600")
+    try:
+        settings.trusted_proxy_networks  # noqa: B018 (parsed to be checked)
+    except ValueError as error:
+        raise SettingsError(f"PIXRELAY_TRUSTED_PROXIES: {error} is not an IP address or CIDR") from None
     if settings.metrics_token is not None and len(settings.metrics_token) < 32:
         raise SettingsError("PIXRELAY_METRICS_TOKEN must be at least 32 characters")
     if not 1 <= settings.max_concurrent_hashes <= 64:

@@ -53,12 +53,28 @@ Feature: Sessions
     Then the request is refused as not found
     And her laptop is still signed in
 
-  Scenario: Repeated wrong passwords lock the email out for a while
+  Scenario: Repeated wrong passwords from one address lock the email out there for a while
     When someone tries the password "wrong password" for "alice@example.com" 10 times
     Then every one of those attempts was refused as not signed in
     When "alice@example.com" logs in with the right password
     Then the request is refused as rate limited
     And she is told to retry later
+
+  Scenario: Logging in does not use up any limit
+    When "alice@example.com" logs in with the right password 60 times
+    Then every one of those logins succeeded
+
+  Scenario: Guessing from many addresses cannot lock her out where she usually logs in
+    Given "alice@example.com" is signed in on her phone
+    And "alice@example.com" has logged out everywhere
+    When someone tries the password "guess" for "alice@example.com" from 100 different addresses
+    Then every one of those attempts was refused as not signed in
+    When someone tries the password "guess" for "alice@example.com" from 1 different address
+    Then every one of those attempts was refused as rate limited
+    When "alice@example.com" logs in with the right password from "198.51.100.200"
+    Then the request is refused as rate limited
+    When "alice@example.com" logs in with the right password from "203.0.113.50"
+    Then the login succeeds
 
   Scenario: Locking out one email does not lock out another
     Given "bob@example.com" has registered
@@ -67,7 +83,7 @@ Feature: Sessions
     Then the login succeeds
 
   Scenario: Too many attempts from one address are refused whatever the email
-    When someone at "203.0.113.9" tries the password "guess" for 20 different emails
+    When someone at "203.0.113.9" tries the password "guess" for 50 different emails
     And "alice@example.com" logs in with the right password from "203.0.113.9"
     Then the request is refused as rate limited
     When "alice@example.com" logs in with the right password from "198.51.100.7"

@@ -36,6 +36,10 @@ class InMemoryRateLimiter:
         wait = times[-limit] + window_seconds - now if limit > 0 else window_seconds
         return RateDecision(allowed=False, retry_after=max(1, math.ceil(wait)))
 
+    async def undo(self, key: str) -> None:
+        if key in self._hits and self._hits[key][1]:
+            self._hits[key][1].pop()
+
     def _sweep(self, now: float) -> None:
         """Forget keys whose every hit has left its window, so memory follows live keys."""
         stale = [key for key, (window, times) in self._hits.items()

@@ -77,6 +77,10 @@ class InMemorySessionRepository:
         live = [s for s in self._state.sessions.values() if s.user_id == user_id and s.is_live(now)]
         return sorted(live, key=lambda s: (s.created_at, s.id), reverse=True)
 
+    async def seen_from(self, user_id: str, client_ip: str, since: datetime) -> bool:
+        return any(s.user_id == user_id and s.client_ip == client_ip and s.created_at >= since
+                   for s in self._state.sessions.values())
+
     async def revoke_all(self, user_id: str, now: datetime) -> int:
         revoked = 0
         for session in list(self._state.sessions.values()):

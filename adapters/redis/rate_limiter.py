@@ -39,6 +39,7 @@ class RedisRateLimiter:
     rate limits protect the service, they must not take it down with Redis."""
 
     def __init__(self, redis: Redis, prefix: str = "pixrelay:rl:") -> None:
+        self._redis = redis
         self._script = redis.register_script(_SLIDING_WINDOW)
         self._prefix = prefix
 
@@ -54,3 +55,9 @@ class RedisRateLimiter:
         if allowed:
             return RateDecision(allowed=True)
         return RateDecision(allowed=False, retry_after=max(1, math.ceil(int(wait_us) / 1_000_000)))
+
+    async def undo(self, key: str) -> None:
+        try:
+            await self._redis.zpopmax(self._prefix + key)
+        except RedisError as error:
+            log_failure(log, "rate_limiter.undo_failed", error)

@@ -111,6 +111,14 @@ class SqlSessionRepository:
         )
         return [to_session(row) for row in rows]
 
+    async def seen_from(self, user_id: str, client_ip: str, since: datetime) -> bool:
+        found = await self._conn.execute(
+            select(sessions.c.id)
+            .where(sessions.c.user_id == user_id, sessions.c.client_ip == client_ip, sessions.c.created_at >= since)
+            .limit(1)
+        )
+        return found.first() is not None
+
     async def revoke_all(self, user_id: str, now: datetime) -> int:
         result = await self._conn.execute(
             update(sessions)

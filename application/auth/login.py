@@ -37,8 +37,14 @@ def refresh_token(session_id: str, secret: str) -> str:
 class LogIn:
     """Start a session with email and password.
 
-    - Attempts are rate-limited per client address and per email (429 RATE_LIMITED with
-      Retry-After).
+    - Only failed logins count towards the limits (429 RATE_LIMITED with Retry-After); an
+      attempt over a limit is refused before the password is checked.
+    - A client the user logged in from before (within 90 days) is known: there, only that
+      email's failures from that client count (10 per 15 minutes), so nobody elsewhere can
+      lock the user out of it.
+    - Any other client also stops at 50 failures per 15 minutes whatever the emails
+      (spraying), and an email stops taking attempts from clients it never used after 100
+      failures in a day (guessing from many addresses).
     - An unknown email, a wrong password and a deactivated account all give the same
       401 UNAUTHENTICATED, after the same password-hashing work.
     - Returns a short-lived bearer access token and a refresh token; only a hash of the
@@ -62,14 +68,18 @@ class LogIn:
     async def __call__(self, email: str, password: str, client_ip: str,
                        user_agent: str | None = None) -> Result[LoginResult, DomainError]:
         email = normalize_email(email)
-        limited = await self._rate_limit(client_ip, email)
-        if limited is not None:
-            return Failure(limited)
+        now = self._clock.now()
         async with self._uow() as uow:
             found = await uow.users.get_by_email(email)
+            known = found is not None and await uow.sessions.seen_from(
+                found.id, client_ip, now - self._policy.known_client)
+        counted, limited = await self._count_attempt(client_ip, email, known)
+        if limited is not None:
+            return Failure(limited)
         # the password is checked outside the transaction: argon2 is slow on purpose
         if not await self._password_matches(found, password) or found is None or not found.is_active:
-            return Failure(unauthenticated(BAD_CREDENTIALS))
+            return Failure(unauthenticated(BAD_CREDENTIALS))  # the attempt stays counted
+        await self._take_back(counted)
         now = self._clock.now()
         secret = self._random.token()
         session = Session(
@@ -89,15 +99,30 @@ class LogIn:
         return Success(LoginResult(access_token=access, refresh_token=refresh_token(session.id, secret),
                                    expires_in=expires_in, session_id=session.id))
 
-    async def _rate_limit(self, client_ip: str, email: str) -> DomainError | None:
+    async def _count_attempt(self, client_ip: str, email: str, known: bool
+                             ) -> tuple[list[str], DomainError | None]:
+        """Count the attempt under every limit that applies, before the password is checked
+        (so concurrent guesses cannot all slip under a limit); a success takes it back."""
         policy = self._policy
-        for key, limit in ((f"login:client:{client_ip}", policy.login_attempts_per_client),
-                           (f"login:email:{email[:320]}", policy.login_attempts_per_email)):
-            decision = await self._limiter.hit(key, limit, policy.login_window_seconds)
+        limits = [(f"login:pair:{client_ip}:{email[:320]}", policy.login_failures_per_email_client,
+                   policy.login_window_seconds)]
+        if not known:
+            limits += [(f"login:client:{client_ip}", policy.login_attempts_per_client, policy.login_window_seconds),
+                       (f"login:email:{email[:320]}", policy.login_attempts_per_email,
+                        policy.login_email_window_seconds)]
+        counted: list[str] = []
+        for key, limit, window in limits:
+            decision = await self._limiter.hit(key, limit, window)
             if not decision.allowed:
-                return DomainError(ErrorCode.RATE_LIMITED, "too many login attempts; try again later",
-                                   retry_after=decision.retry_after)
-        return None
+                await self._take_back(counted)  # a refused attempt is no failure
+                return [], DomainError(ErrorCode.RATE_LIMITED, "too many failed logins; try again later",
+                                       retry_after=decision.retry_after)
+            counted.append(key)
+        return counted, None
+
+    async def _take_back(self, keys: list[str]) -> None:
+        for key in keys:
+            await self._limiter.undo(key)
 
     async def _password_matches(self, user: User | None, password: str) -> bool:
         if len(password) > MAX_PASSWORD:

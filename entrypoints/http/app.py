@@ -34,6 +34,7 @@ from entrypoints.http.metrics import Metrics, ProviderHealth, count_response, me
 from entrypoints.http.openapi import ServedSchema, strict_json_body
 from entrypoints.http.request_id import request_id_middleware
 from entrypoints.http.routes_ops import ReadinessCheck
+from entrypoints.settings import IPNetwork
 
 JSON_BODY_LIMIT = 1024 * 1024  # every route but uploads (which stream and cap themselves)
 
@@ -64,13 +65,14 @@ def openapi_config() -> OpenAPIConfig:
 def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, debug: bool = False,
                readiness_checks: Sequence[ReadinessCheck] = (),
                guarded_providers: Sequence[ProviderHealth] = (), metrics: Metrics | None = None,
-               metrics_token: str | None = None) -> Litestar:
+               metrics_token: str | None = None, trusted_proxies: Sequence[IPNetwork] = ()) -> Litestar:
     """The API over `container`, kept in `app.state.container` (a lifespan may replace it).
 
     `readiness_checks` add to the built-in ones (database, blob store, providers);
     `guarded_providers` are the circuit-breaking provider clients whose state /metrics and
     /health/ready report; `metrics` (new when not given) is where they are kept, shared with a
-    worker in the same process; `metrics_token` may read /metrics besides admins."""
+    worker in the same process; `metrics_token` may read /metrics besides admins;
+    `trusted_proxies` are the peers whose X-Forwarded-For names the client."""
     return Litestar(
         route_handlers=[routes_auth.router, routes_users.router, routes_providers.router, routes_jobs.router,
                         routes_assets.router, routes_accounts.router, routes_admin.router,
@@ -85,6 +87,7 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
         lifespan=[lifespan] if lifespan is not None else [],
         openapi_config=openapi_config(),
         state=State({"container": container, "metrics": metrics or Metrics(), "metrics_token": metrics_token,
+                     "trusted_proxies": list(trusted_proxies),
                      "readiness_checks": list(readiness_checks), "guarded_providers": list(guarded_providers)}),
         middleware=[request_id_middleware, metrics_middleware],
         logging_config=None,  # entrypoints.logs owns logging

@@ -17,6 +17,7 @@ import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import Example
 from litestar.types import ExceptionHandlersMap
 from returns.result import Failure, Result
 
@@ -198,10 +199,36 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 
 
+# One real problem per status for the OpenAPI document (code, detail, field), as the API sends them.
+PROBLEM_EXAMPLES: dict[int, list[tuple[ErrorCode, str, str | None]]] = {
+    401: [(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <access token>", None)],
+    402: [(ErrorCode.INSUFFICIENT_CREDITS, "this job needs 40 credits, 12 are available", None)],
+    403: [(ErrorCode.FORBIDDEN, "admins only", None)],
+    404: [(ErrorCode.NOT_FOUND, "job 01JD8Z7K3Q4V5W6X7Y8Z9A0B1C not found", None)],
+    409: [(ErrorCode.INVALID_TRANSITION, "job 01JD8Z7K3Q4V5W6X7Y8Z9A0B1C is completed and cannot be cancelled",
+           None), (ErrorCode.CONFLICT, "an account with this email or username already exists", None)],
+    413: [(ErrorCode.PAYLOAD_TOO_LARGE, "images may be at most 20 MB", None)],
+    415: [(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+           "send this body as application/json (a charset parameter and +json types are fine)", None)],
+    422: [(ErrorCode.VALIDATION_ERROR, "Expected `str` of length <= 320", "email"),
+          (ErrorCode.IDEMPOTENCY_MISMATCH, "this Idempotency-Key was used with another body", None)],
+    429: [(ErrorCode.RATE_LIMITED, "too many failed logins; try again later", None),
+          (ErrorCode.QUOTA_EXCEEDED, "daily job limit of 100 reached", None)],
+}
+
+
+def problem_example(status: int, code: str, detail: str, field: str | None) -> Example:
+    value = msgspec.to_builtins(Problem(type=problem_type(code), title=HTTPStatus(status).phrase, status=status,
+                                        detail=detail, code=code, field=field))
+    return Example(id=code, summary=f"{code}: {detail}", value=value)
+
+
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem responses a route can give."""
+    """OpenAPI entries for the problem responses a route can give, each with real examples."""
     return {
-        status: ResponseSpec(data_container=Problem, media_type=PROBLEM_MEDIA_TYPE,
-                             description=HTTPStatus(status).phrase)
+        status: ResponseSpec(data_container=Problem, media_type=PROBLEM_MEDIA_TYPE, generate_examples=False,
+                             description=HTTPStatus(status).phrase,
+                             examples=[problem_example(status, str(code), detail, field)
+                                       for code, detail, field in PROBLEM_EXAMPLES.get(status, [])] or None)
         for status in statuses
     }

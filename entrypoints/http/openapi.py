@@ -31,7 +31,7 @@ from application.policy import Policies
 from domain.errors import DomainError, ErrorCode
 from domain.providers import OperationSpec, ProviderInfo
 from entrypoints.http.deps import container_of, ports_of
-from entrypoints.http.errors import ProblemException
+from entrypoints.http.errors import PROBLEM_EXAMPLES, ProblemException, problem_example
 from entrypoints.http.schemas_accounts import AccountIn
 from entrypoints.http.schemas_common import In
 from entrypoints.http.schemas_jobs import WEBHOOK_URL_PATTERN, JobIn, QuoteIn, inline_root
@@ -44,6 +44,8 @@ class ServedSchema(JsonRenderPlugin):
         served = copy.deepcopy(openapi_schema)  # Litestar caches the one it hands over
         drop_litestar_400s(served)
         document_415s(served)
+        tidy_examples(served)
+        add_body_examples(served)
         components: dict[str, Any] = served.setdefault("components", {}).setdefault("schemas", {})
         describe_bodies(components)
         if not container_of(request).resolve(Policies).webhooks.allow_private:
@@ -78,9 +80,55 @@ def document_415s(schema: dict[str, Any]) -> None:
     for item in schema.get("paths", {}).values():
         for operation in item.values():
             if isinstance(operation, dict) and "application/json" in operation.get("requestBody", {}).get("content", {}):
+                [(code, detail, field)] = PROBLEM_EXAMPLES[415]
+                example = problem_example(415, str(code), detail, field)
                 operation.setdefault("responses", {}).setdefault("415", {
                     "description": "Unsupported Media Type",
-                    "content": {"application/problem+json": {"schema": {"$ref": REF_PREFIX + "Problem"}}}})
+                    "content": {"application/problem+json": {
+                        "schema": {"$ref": REF_PREFIX + "Problem"},
+                        "examples": {str(code): {"summary": example.summary, "value": example.value}}}}})
+
+
+# A real body for every JSON request (by its schema's name), as a client would send it.
+BODY_EXAMPLES: dict[str, dict[str, Any]] = {
+    "RegisterIn": {"email": "ada@example.com", "username": "ada", "password": "correct horse battery"},
+    "LoginIn": {"email": "ada@example.com", "password": "correct horse battery"},
+    "RefreshIn": {"refresh_token": "01JD8Z7K3Q4V5W6X7Y8Z9A0B1C.Vw3r8c3C3lR1Hq9J1mXoZb8o8Gq2T1yPp6sQx0aK4fE"},
+    "JobIn": {"provider_id": "sim", "operation_type": "text_to_image",
+              "params": {"prompt": "a red fox in the snow", "seed": 7}, "priority": 5},
+    "QuoteIn": {"provider_id": "sim", "operation_type": "text_to_video",
+                "params": {"prompt": "waves on a beach", "seconds": 3}},
+    "AccountIn": {"provider_id": "sim", "label": "sim pool 4", "secret": "sim-key-4", "credits": 5000,
+                  "max_concurrent_jobs": 4},
+    "AccountPatchIn": {"label": "sim pool 4 (spare)", "priority": 2},
+    "AccountCreditsIn": {"amount": 1000},
+    "UserPatchIn": {"is_active": True},
+    "GrantIn": {"amount": 500, "memo": "welcome bonus"},
+}
+
+
+def tidy_examples(schema: dict[str, Any]) -> None:
+    """Litestar writes an Example's `id` into it; OpenAPI has no such field."""
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            for response in operation.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    for example in media.get("examples", {}).values():
+                        example.pop("id", None)
+
+
+def add_body_examples(schema: dict[str, Any]) -> None:
+    for item in schema.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            name = str((media or {}).get("schema", {}).get("$ref", "")).removeprefix(REF_PREFIX)
+            if media is not None and name in BODY_EXAMPLES:
+                media["examples"] = {name: {"summary": f"a {name.removesuffix('In')} body",
+                                            "value": BODY_EXAMPLES[name]}}
 
 
 def body_structs() -> Iterator[type[In]]:
@@ -119,7 +167,7 @@ def _variant(base: dict[str, Any], info: ProviderInfo, spec: OperationSpec, comp
     properties["provider_id"] = {"type": "string", "const": info.id}
     properties["operation_type"] = {"type": "string", "const": str(spec.operation_type)}
     params = _params_schema(info, spec, components)
-    properties["params"] = params
+    properties["params"] = {"$ref": REF_PREFIX + _params_component(info, spec, params, components)}
     if inputs:
         properties["input_asset_ids"].update(maxItems=spec.max_inputs, uniqueItems=True)
     if inputs and spec.min_inputs:  # unless the job has a parent, whose results make up for missing inputs
@@ -128,8 +176,21 @@ def _variant(base: dict[str, Any], info: ProviderInfo, spec: OperationSpec, comp
             {"required": ["parent_job_id"], "properties": {"parent_job_id": {"type": "string"}}}]
     if params.get("required"):
         variant["required"] = sorted({*variant.get("required", []), "params"})
-    variant["title"] = f"{info.id} {spec.operation_type}"
+    # titles name generated models: unique across the job and the quote body
+    variant["title"] = f"{base.get('title', 'JobIn')} {info.id} {spec.operation_type}"
     return variant
+
+
+def _params_component(info: ProviderInfo, spec: OperationSpec, params: dict[str, Any],
+                      components: dict[str, Any]) -> str:
+    """The params schema as a component of its own, shared by every operation (and by the job and
+    the quote body) with the same params: one model each in a generated client."""
+    name = f"{info.id}.{params.get('title') or spec.operation_type}"
+    if components.get(name, params) != params:  # same title, other params
+        name = f"{info.id}.{spec.operation_type}.params"
+        params = {**params, "title": f"{info.id} {spec.operation_type} params"}
+    components[name] = params
+    return name
 
 
 def _params_schema(info: ProviderInfo, spec: OperationSpec, components: dict[str, Any]) -> dict[str, Any]:
@@ -138,9 +199,22 @@ def _params_schema(info: ProviderInfo, spec: OperationSpec, components: dict[str
     defs: dict[str, Any] = schema.pop("$defs", {})
     renamed = {f"#/$defs/{name}": f"{REF_PREFIX}{info.id}.{name}" for name in defs}
     for name, definition in defs.items():
-        components[f"{info.id}.{name}"] = _with_refs(definition, renamed)
-    moved: dict[str, Any] = _with_refs(schema, renamed)
+        components[f"{info.id}.{name}"] = _typed_enums(_with_refs(definition, renamed))
+    moved: dict[str, Any] = _typed_enums(_with_refs(schema, renamed))
     return moved
+
+
+def _typed_enums(node: Any) -> Any:
+    """msgspec writes a Literal of strings as a bare `enum`; client generators want its type."""
+    if isinstance(node, dict):
+        typed = {key: _typed_enums(value) for key, value in node.items()}
+        enum = typed.get("enum")
+        if isinstance(enum, list) and enum and "type" not in typed and all(isinstance(v, str) for v in enum):
+            typed["type"] = "string"
+        return typed
+    if isinstance(node, list):
+        return [_typed_enums(item) for item in node]
+    return node
 
 
 def _with_refs(node: Any, renamed: dict[str, str]) -> Any:

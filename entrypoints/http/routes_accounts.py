@@ -13,7 +13,7 @@ from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_accounts import AccountIn, AccountList, AccountOut, account_out
 
 
-@post("/", status_code=201, summary="Add a private account", description=doc(AddPrivateAccount),
+@post("/", operation_id="addPrivateAccount", status_code=201, summary="Add a private account", description=doc(AddPrivateAccount),
       dependencies=uses(add_account=AddPrivateAccount), responses=problems(401, 422, 429))
 async def add(data: JSONBody[AccountIn], principal: NamedDependency[Principal],
               add_account: NamedDependency[AddPrivateAccount]) -> AccountOut:
@@ -23,14 +23,14 @@ async def add(data: JSONBody[AccountIn], principal: NamedDependency[Principal],
     return account_out(view)
 
 
-@get("/", summary="My private accounts", description=doc(ListPrivateAccounts),
+@get("/", operation_id="listPrivateAccounts", summary="My private accounts", description=doc(ListPrivateAccounts),
      dependencies=uses(list_accounts=ListPrivateAccounts), responses=problems(401))
 async def mine(principal: NamedDependency[Principal],
                list_accounts: NamedDependency[ListPrivateAccounts]) -> AccountList:
     return AccountList(items=[account_out(a) for a in ok(await list_accounts(principal))])
 
 
-@delete("/{account_id:str}", status_code=204, summary="Remove a private account",
+@delete("/{account_id:str}", operation_id="deletePrivateAccount", status_code=204, summary="Remove a private account",
         description=doc(DeletePrivateAccount), dependencies=uses(delete_account=DeletePrivateAccount),
         responses=problems(401, 404, 409))
 async def remove(account_id: FromPath[str], principal: NamedDependency[Principal],

@@ -54,7 +54,7 @@ RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[
 # ---------------------------------------------------------------- accounts
 
 
-@post("/accounts", status_code=201, summary="Add a pool account", description=doc(CreateAccount),
+@post("/accounts", operation_id="createPoolAccount", status_code=201, summary="Add a pool account", description=doc(CreateAccount),
       dependencies=uses(create_account=CreateAccount), responses=problems(401, 403, 422))
 async def create_pool_account(data: JSONBody[AccountIn], principal: NamedDependency[Principal],
                               create_account: NamedDependency[CreateAccount]) -> AccountOut:
@@ -64,28 +64,28 @@ async def create_pool_account(data: JSONBody[AccountIn], principal: NamedDepende
     return account_out(view)
 
 
-@get("/accounts", summary="All accounts", description=doc(ListAccounts),
+@get("/accounts", operation_id="listAccounts", summary="All accounts", description=doc(ListAccounts),
      dependencies=uses(list_accounts=ListAccounts), responses=problems(401, 403))
 async def all_accounts(principal: NamedDependency[Principal], list_accounts: NamedDependency[ListAccounts],
                        provider_id: FromQuery[str | None] = None) -> AccountList:
     return AccountList(items=[account_out(a) for a in ok(await list_accounts(principal, provider_id))])
 
 
-@get("/accounts/{account_id:str}", summary="One account", description=doc(GetAccount),
+@get("/accounts/{account_id:str}", operation_id="getAccount", summary="One account", description=doc(GetAccount),
      dependencies=uses(get_account=GetAccount), responses=problems(401, 403, 404))
 async def one_account(account_id: FromPath[str], principal: NamedDependency[Principal],
                       get_account: NamedDependency[GetAccount]) -> AccountOut:
     return account_out(ok(await get_account(principal, account_id)))
 
 
-@patch("/accounts/{account_id:str}", summary="Change an account", description=doc(UpdateAccount),
+@patch("/accounts/{account_id:str}", operation_id="updateAccount", summary="Change an account", description=doc(UpdateAccount),
        dependencies=uses(update_account=UpdateAccount), responses=problems(401, 403, 404, 409, 422))
 async def change_account(account_id: FromPath[str], data: JSONBody[AccountPatchIn], principal: NamedDependency[Principal],
                          update_account: NamedDependency[UpdateAccount]) -> AccountOut:
     return account_out(ok(await update_account(principal, account_id, data.to_domain())))
 
 
-@delete("/accounts/{account_id:str}", status_code=204, summary="Remove an account",
+@delete("/accounts/{account_id:str}", operation_id="deleteAccount", status_code=204, summary="Remove an account",
         description=doc(DeleteAccount), dependencies=uses(delete_account=DeleteAccount),
         responses=problems(401, 403, 404, 409))
 async def remove_account(account_id: FromPath[str], principal: NamedDependency[Principal],
@@ -93,7 +93,7 @@ async def remove_account(account_id: FromPath[str], principal: NamedDependency[P
     ok(await delete_account(principal, account_id))
 
 
-@post("/accounts/{account_id:str}/credits", status_code=200, summary="Add or remove account credits",
+@post("/accounts/{account_id:str}/credits", operation_id="adjustAccountCredits", status_code=200, summary="Add or remove account credits",
       description=doc(AddAccountCredits), dependencies=uses(add_credits=AddAccountCredits),
       responses=problems(401, 403, 404, 422))
 async def account_credits(account_id: FromPath[str], data: JSONBody[AccountCreditsIn], principal: NamedDependency[Principal],
@@ -104,7 +104,7 @@ async def account_credits(account_id: FromPath[str], data: JSONBody[AccountCredi
 # ---------------------------------------------------------------- users
 
 
-@get("/users", summary="All users", description=doc(ListUsers), dependencies=uses(list_users=ListUsers),
+@get("/users", operation_id="listUsers", summary="All users", description=doc(ListUsers), dependencies=uses(list_users=ListUsers),
      responses=problems(401, 403, 422))
 async def all_users(principal: NamedDependency[Principal], list_users: NamedDependency[ListUsers],
                     cursor: FromQuery[str | None] = None, limit: FromQuery[int | None] = None) -> UserList:
@@ -112,7 +112,7 @@ async def all_users(principal: NamedDependency[Principal], list_users: NamedDepe
     return UserList(items=[user_out(p) for p in page.items], next_cursor=page.next_cursor)
 
 
-@patch("/users/{user_id:str}", summary="Change a user", description=doc(UpdateUser),
+@patch("/users/{user_id:str}", operation_id="updateUser", summary="Change a user", description=doc(UpdateUser),
        dependencies=uses(update_user=UpdateUser), responses=problems(401, 403, 404, 409, 422))
 async def change_user(user_id: FromPath[str], data: JSONBody[UserPatchIn], principal: NamedDependency[Principal],
                       update_user: NamedDependency[UpdateUser]) -> UserOut:
@@ -124,7 +124,7 @@ async def change_user(user_id: FromPath[str], data: JSONBody[UserPatchIn], princ
     return user_out(profile)
 
 
-@post("/users/{user_id:str}/credits", status_code=200, summary="Grant credits", description=doc(GrantCredits),
+@post("/users/{user_id:str}/credits", operation_id="grantCredits", status_code=200, summary="Grant credits", description=doc(GrantCredits),
       dependencies=uses(grant_credits=GrantCredits), responses=problems(401, 403, 404, 422))
 async def grant(user_id: FromPath[str], data: JSONBody[GrantIn], principal: NamedDependency[Principal],
                 grant_credits: NamedDependency[GrantCredits]) -> BalanceOut:
@@ -134,7 +134,7 @@ async def grant(user_id: FromPath[str], data: JSONBody[GrantIn], principal: Name
 # ---------------------------------------------------------------- audit and stats
 
 
-@get("/audit", summary="Audit log", dependencies=uses(list_audit=ListAudit), responses=problems(401, 403, 422),
+@get("/audit", operation_id="listAuditEntries", summary="Audit log", dependencies=uses(list_audit=ListAudit), responses=problems(401, 403, 422),
      description=doc(ListAudit) + "\n\nQuery: `actor` (user id), `action` (e.g. `job.create`), `resource` "
      "(type, e.g. `job`), `resource_id`, `since`/`until` (RFC 3339).")
 async def audit(request: Request[Any, Any, Any], principal: NamedDependency[Principal],
@@ -154,7 +154,7 @@ async def audit(request: Request[Any, Any, Any], principal: NamedDependency[Prin
     return AuditList(items=[audit_out(e) for e in page.items], next_cursor=page.next_cursor)
 
 
-@get("/stats", summary="Provider and account statistics", description=doc(ProviderStats),
+@get("/stats", operation_id="getProviderStats", summary="Provider and account statistics", description=doc(ProviderStats),
      dependencies=uses(provider_stats=ProviderStats), responses=problems(401, 403))
 async def stats(principal: NamedDependency[Principal], provider_stats: NamedDependency[ProviderStats]) -> StatsOut:
     return stats_out(ok(await provider_stats(principal)))

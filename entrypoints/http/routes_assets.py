@@ -63,7 +63,7 @@ class UploadOperation(Operation):
                 encoding={FILE_FIELD: Encoding(content_type=", ".join(SNIFFED_MIME_TYPES))})})
 
 
-@post("/", summary="Upload a file", operation_class=UploadOperation, request_max_body_size=None,
+@post("/", operation_id="uploadAsset", summary="Upload a file", operation_class=UploadOperation, request_max_body_size=None,
       description=doc(UploadAsset) + "\n\n`workspace_id` may come before or after `file`; "
       "201 for a new asset, 200 with the existing one for bytes already uploaded.",
       dependencies=uses(upload_asset=UploadAsset),
@@ -81,7 +81,7 @@ async def upload(request: Request[Any, Any, Any], principal: NamedDependency[Pri
     return Response(asset_out(outcome.asset), status_code=201 if outcome.created else 200)
 
 
-@get("/", summary="My assets", description=doc(ListAssets), dependencies=uses(list_assets=ListAssets),
+@get("/", operation_id="listAssets", summary="My assets", description=doc(ListAssets), dependencies=uses(list_assets=ListAssets),
      opt=CHECKED_IN_STEP,
      responses=problems(401, 422))
 async def my_assets(principal: NamedDependency[Principal], list_assets: NamedDependency[ListAssets],
@@ -93,7 +93,7 @@ async def my_assets(principal: NamedDependency[Principal], list_assets: NamedDep
     return AssetList(items=[asset_out(a) for a in page.items], next_cursor=page.next_cursor)
 
 
-@get("/{asset_id:str}", summary="One asset", description=doc(GetAsset), dependencies=uses(get_asset=GetAsset),
+@get("/{asset_id:str}", operation_id="getAsset", summary="One asset", description=doc(GetAsset), dependencies=uses(get_asset=GetAsset),
      opt=CHECKED_IN_STEP,
      responses=problems(401, 404))
 async def one_asset(asset_id: FromPath[str], principal: NamedDependency[Principal],
@@ -101,7 +101,7 @@ async def one_asset(asset_id: FromPath[str], principal: NamedDependency[Principa
     return asset_out(ok(await get_asset(principal, asset_id)))
 
 
-@get("/{asset_id:str}/content", summary="Download an asset", description=doc(AssetContent),
+@get("/{asset_id:str}/content", operation_id="getAssetContent", summary="Download an asset", description=doc(AssetContent),
      dependencies=uses(asset_content=AssetContent), responses=problems(401, 404, 409))
 async def content(request: Request[Any, Any, Any], asset_id: FromPath[str], principal: NamedDependency[Principal],
                   asset_content: NamedDependency[AssetContent]) -> Response[Any]:
@@ -120,14 +120,14 @@ async def content(request: Request[Any, Any, Any], asset_id: FromPath[str], prin
         "Content-Security-Policy": "default-src 'none'; sandbox"})
 
 
-@delete("/{asset_id:str}", status_code=204, summary="Delete an asset", description=doc(DeleteAsset),
+@delete("/{asset_id:str}", operation_id="deleteAsset", status_code=204, summary="Delete an asset", description=doc(DeleteAsset),
         dependencies=uses(delete_asset=DeleteAsset), responses=problems(401, 404))
 async def remove(asset_id: FromPath[str], principal: NamedDependency[Principal],
                  delete_asset: NamedDependency[DeleteAsset]) -> None:
     ok(await delete_asset(principal, asset_id))
 
 
-@get("/{asset_id:str}/lineage", summary="Lineage graph", description=doc(GetLineage),
+@get("/{asset_id:str}/lineage", operation_id="getAssetLineage", summary="Lineage graph", description=doc(GetLineage),
      dependencies=uses(get_lineage=GetLineage), responses=problems(401, 404, 422))
 async def lineage(asset_id: FromPath[str], principal: NamedDependency[Principal],
                   get_lineage: NamedDependency[GetLineage], direction: FromQuery[Direction] = Direction.BOTH,

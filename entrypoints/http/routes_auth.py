@@ -14,6 +14,7 @@ from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
 from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
 from application.users.me import GetProfile
+from entrypoints.http.client_address import client_of
 from entrypoints.http.deps import BEARER_SECURITY, doc, require_user, uses
 from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_users import (
@@ -30,7 +31,7 @@ from entrypoints.http.schemas_users import (
 )
 
 
-@post("/register", status_code=201, summary="Sign up", description=doc(RegisterUser),
+@post("/register", operation_id="registerUser", status_code=201, summary="Sign up", description=doc(RegisterUser),
       dependencies=uses(register_user=RegisterUser, get_profile=GetProfile), responses=problems(409, 422))
 async def register(data: JSONBody[RegisterIn], register_user: NamedDependency[RegisterUser],
                    get_profile: NamedDependency[GetProfile]) -> UserOut:
@@ -38,27 +39,26 @@ async def register(data: JSONBody[RegisterIn], register_user: NamedDependency[Re
     return user_out(ok(await get_profile(user.id)))
 
 
-@post("/login", status_code=200, summary="Log in", description=doc(LogIn), dependencies=uses(log_in=LogIn),
+@post("/login", operation_id="logIn", status_code=200, summary="Log in", description=doc(LogIn), dependencies=uses(log_in=LogIn),
       responses=problems(401, 422, 429))
 async def login(request: Request[Any, Any, Any], data: JSONBody[LoginIn], log_in: NamedDependency[LogIn]) -> TokensOut:
-    client = request.client.host if request.client else "unknown"
-    result = await log_in(data.email, data.password, client, request.headers.get("user-agent"))
+    result = await log_in(data.email, data.password, client_of(request), request.headers.get("user-agent"))
     return tokens_out(ok(result))
 
 
-@post("/refresh", status_code=200, summary="Refresh the token pair", description=doc(RefreshSession),
+@post("/refresh", operation_id="refreshSession", status_code=200, summary="Refresh the token pair", description=doc(RefreshSession),
       dependencies=uses(refresh_session=RefreshSession), responses=problems(401, 422))
 async def refresh(data: JSONBody[RefreshIn], refresh_session: NamedDependency[RefreshSession]) -> TokensOut:
     return tokens_out(ok(await refresh_session(data.refresh_token)))
 
 
-@post("/logout", status_code=204, summary="Log out", description=doc(LogOut), guards=[require_user],
+@post("/logout", operation_id="logOut", status_code=204, summary="Log out", description=doc(LogOut), guards=[require_user],
       dependencies=uses(log_out=LogOut), security=BEARER_SECURITY, responses=problems(401))
 async def logout(principal: NamedDependency[Principal], log_out: NamedDependency[LogOut]) -> None:
     ok(await log_out(principal.session_id))
 
 
-@get("/sessions", summary="My sessions", description=doc(ListSessions), guards=[require_user],
+@get("/sessions", operation_id="listSessions", summary="My sessions", description=doc(ListSessions), guards=[require_user],
      dependencies=uses(list_sessions=ListSessions), security=BEARER_SECURITY, responses=problems(401))
 async def sessions(principal: NamedDependency[Principal],
                    list_sessions: NamedDependency[ListSessions]) -> SessionList:
@@ -66,7 +66,7 @@ async def sessions(principal: NamedDependency[Principal],
     return SessionList(items=[session_out(s, principal.session_id) for s in found])
 
 
-@delete("/sessions/{session_id:str}", status_code=204, summary="End one of my sessions",
+@delete("/sessions/{session_id:str}", operation_id="revokeSession", status_code=204, summary="End one of my sessions",
         description=doc(RevokeSession), guards=[require_user], dependencies=uses(revoke_session=RevokeSession),
         security=BEARER_SECURITY, responses=problems(401, 404))
 async def revoke_session(session_id: FromPath[str], principal: NamedDependency[Principal],
@@ -74,7 +74,7 @@ async def revoke_session(session_id: FromPath[str], principal: NamedDependency[P
     ok(await revoke_session(principal.user_id, session_id))
 
 
-@post("/sessions/revoke-all", status_code=200, summary="End all my sessions", description=doc(RevokeAllSessions),
+@post("/sessions/revoke-all", operation_id="revokeAllSessions", status_code=200, summary="End all my sessions", description=doc(RevokeAllSessions),
       guards=[require_user], dependencies=uses(revoke_all=RevokeAllSessions), security=BEARER_SECURITY,
       responses=problems(401))
 async def revoke_all(principal: NamedDependency[Principal],

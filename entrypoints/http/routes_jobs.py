@@ -40,7 +40,7 @@ HEARTBEAT_SECONDS = 15.0
 STATUS_EVENT = "job.status"
 
 
-@post("/", status_code=202, summary="Submit a job", description=doc(CreateJob), opt=CHECKED_IN_STEP,
+@post("/", operation_id="createJob", status_code=202, summary="Submit a job", description=doc(CreateJob), opt=CHECKED_IN_STEP,
       dependencies=uses(create_job=CreateJob), responses=problems(401, 402, 404, 409, 422, 429))
 async def submit(data: JSONBody[JobIn], principal: NamedDependency[Principal], create_job: NamedDependency[CreateJob],
                  idempotency_key: Annotated[str | None, HeaderParameter(
@@ -51,13 +51,13 @@ async def submit(data: JSONBody[JobIn], principal: NamedDependency[Principal], c
     return job_out(created.job)
 
 
-@post("/quote", status_code=200, summary="Price a job", description=doc(QuoteJob),
+@post("/quote", operation_id="quoteJob", status_code=200, summary="Price a job", description=doc(QuoteJob),
       dependencies=uses(quote_job=QuoteJob), responses=problems(401, 422))
 async def quote(data: JSONBody[QuoteIn], quote_job: NamedDependency[QuoteJob]) -> QuoteOut:
     return quote_out(ok(await quote_job(data.to_request())))
 
 
-@get("/", summary="My jobs", description=doc(ListJobs), dependencies=uses(list_jobs=ListJobs),
+@get("/", operation_id="listJobs", summary="My jobs", description=doc(ListJobs), dependencies=uses(list_jobs=ListJobs),
      responses=problems(401, 422), opt=CHECKED_IN_STEP)
 async def my_jobs(principal: NamedDependency[Principal], list_jobs: NamedDependency[ListJobs],
                   status: FromQuery[JobStatus | None] = None, provider_id: FromQuery[str | None] = None,
@@ -69,7 +69,7 @@ async def my_jobs(principal: NamedDependency[Principal], list_jobs: NamedDepende
     return JobList(items=[job_out(j) for j in page.items], next_cursor=page.next_cursor)
 
 
-@get("/{job_id:str}", summary="One job", description=f"{doc(GetJob)}\n\n{doc(ExplainWait)}",
+@get("/{job_id:str}", operation_id="getJob", summary="One job", description=f"{doc(GetJob)}\n\n{doc(ExplainWait)}",
      dependencies=uses(get_job=GetJob, explain_wait=ExplainWait), responses=problems(401, 404),
      opt=CHECKED_IN_STEP)
 async def one_job(job_id: FromPath[str], principal: NamedDependency[Principal],
@@ -78,14 +78,14 @@ async def one_job(job_id: FromPath[str], principal: NamedDependency[Principal],
     return job_out(job, await explain_wait(job))
 
 
-@post("/{job_id:str}/cancel", status_code=200, summary="Cancel a job", description=doc(CancelJob),
+@post("/{job_id:str}/cancel", operation_id="cancelJob", status_code=200, summary="Cancel a job", description=doc(CancelJob),
       dependencies=uses(cancel_job=CancelJob), responses=problems(401, 404, 409))
 async def cancel(job_id: FromPath[str], principal: NamedDependency[Principal],
                  cancel_job: NamedDependency[CancelJob]) -> JobOut:
     return job_out(ok(await cancel_job(principal, job_id)))
 
 
-@get("/{job_id:str}/events", summary="Follow a job", dependencies=uses(get_job=GetJob),
+@get("/{job_id:str}/events", operation_id="streamJobEvents", summary="Follow a job", dependencies=uses(get_job=GetJob),
      responses=problems(401, 404), description=(
          "Server-sent events for one of the caller's jobs (another user's job is 404).\n\n"
          f"- The first event, `{STATUS_EVENT}`, is the job as it is now.\n"

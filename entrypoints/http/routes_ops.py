@@ -84,12 +84,12 @@ async def run_check(check: ReadinessCheck) -> CheckOut:
     return CheckOut(ok=True)
 
 
-@get("/health/live", summary="Liveness", description="200 while the process serves requests.")
+@get("/health/live", operation_id="checkLiveness", summary="Liveness", description="200 while the process serves requests.")
 async def live() -> LiveOut:
     return LiveOut(status="ok")
 
 
-@get("/health/ready", summary="Readiness", description=(
+@get("/health/ready", operation_id="checkReadiness", summary="Readiness", description=(
     "Checks the database, the blob store, the provider registry and circuits, and any check "
     "the deployment adds (e.g. Redis): 200 when all pass, 503 with each check's detail otherwise."))
 async def ready(request: Request[Any, Any, Any]) -> Response[ReadinessOut]:
@@ -115,7 +115,7 @@ async def require_metrics_reader(connection: ASGIConnection[Any, Any, Any, Any],
         raise ProblemException(forbidden("metrics are for admins and the metrics token"))
 
 
-@get("/metrics", summary="Prometheus metrics", media_type=CONTENT_TYPE, guards=[require_metrics_reader],
+@get("/metrics", operation_id="getMetrics", summary="Prometheus metrics", media_type=CONTENT_TYPE, guards=[require_metrics_reader],
      security=[*BEARER_SECURITY, {"metricsToken": []}], responses=problems(401, 403), description=(
     "Prometheus text format, for an admin's access token or `PIXRELAY_METRICS_TOKEN` as a bearer "
     "token: responses by route and status, request latency by route, queue wait and generation "

@@ -14,7 +14,7 @@ from entrypoints.http.errors import problems
 from entrypoints.http.schemas_jobs import ProviderList, provider_out
 
 
-@get("/", summary="Providers", responses=problems(401), dependencies=uses(usable=UsableProviders),
+@get("/", operation_id="listProviders", summary="Providers", responses=problems(401), dependencies=uses(usable=UsableProviders),
      description=(
          "The providers this gateway offers, each with its operations, the JSON schema of each "
          "operation's params, its price in credits, and whether it has an account able to run "

@@ -12,7 +12,7 @@ from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_users import UserOut, user_out
 
 
-@get("/me", summary="My profile", description=doc(GetProfile), dependencies=uses(get_profile=GetProfile),
+@get("/me", operation_id="getProfile", summary="My profile", description=doc(GetProfile), dependencies=uses(get_profile=GetProfile),
      opt=CHECKED_IN_STEP,
      responses=problems(401))
 async def me(principal: NamedDependency[Principal], get_profile: NamedDependency[GetProfile]) -> UserOut:

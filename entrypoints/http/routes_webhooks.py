@@ -15,7 +15,7 @@ from entrypoints.http.errors import ok, problems
 MAX_WEBHOOK_BODY = 256 * 1024
 
 
-@post("/{provider_id:str}", status_code=204, summary="Provider callback", request_max_body_size=MAX_WEBHOOK_BODY,
+@post("/{provider_id:str}", operation_id="receiveWebhook", status_code=204, summary="Provider callback", request_max_body_size=MAX_WEBHOOK_BODY,
       responses=problems(401, 404, 413), description=doc(AcceptWebhook), dependencies=uses(accept=AcceptWebhook))
 async def callback(request: Request[Any, Any, Any], provider_id: FromPath[str],
                    accept: NamedDependency[AcceptWebhook]) -> None:

@@ -6,6 +6,7 @@ A user's devices are the `laptop` and `phone` fixtures: the tokens of one login 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import pytest
@@ -251,3 +252,34 @@ def only_session(runner: asyncio.Runner, wiring: Wiring, request: pytest.Fixture
     user = runner.run(user_named(wiring, email))
     live = ok(runner.run(wiring.get(ListSessions)(user.id)))
     assert [s.id for s in live] == [device(request, name).session_id]
+
+
+# ---------------------------------------------------------------- login limits count failures only
+
+_addresses = itertools.count(1)
+
+
+@given(p('"{email}" has logged out everywhere'))
+def logged_out_everywhere(runner: asyncio.Runner, wiring: Wiring, email: str) -> None:
+    user = runner.run(user_named(wiring, email))
+    ok(runner.run(wiring.get(RevokeAllSessions)(user.id)))
+
+
+@when(p('"{email}" logs in with the right password {n:d} times'), target_fixture="logins")
+def logs_in_many_times(runner: asyncio.Runner, wiring: Wiring, email: str, n: int) -> list[Outcome]:
+    return [runner.run(log_in(wiring, email_of(email))) for _ in range(n)]
+
+
+@then("every one of those logins succeeded")
+def every_login_succeeded(logins: list[Outcome]) -> None:
+    assert logins and all(isinstance(ok(outcome), LoginResult) for outcome in logins)
+
+
+@when(p('someone tries the password "{password}" for "{email}" from {n:d} different addresses'),
+      target_fixture="attempts")
+@when(p('someone tries the password "{password}" for "{email}" from {n:d} different address'),
+      target_fixture="attempts")
+def hammer_from_many_addresses(runner: asyncio.Runner, wiring: Wiring, password: str, email: str,
+                               n: int) -> list[Outcome]:
+    addresses = [f"10.{(i // 250) % 250}.{i % 250}.1" for i in (next(_addresses) for _ in range(n))]
+    return [runner.run(log_in(wiring, email_of(email), password, address)) for address in addresses]

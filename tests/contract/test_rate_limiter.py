@@ -129,3 +129,16 @@ def test_redis_limiter_fails_open_when_redis_is_down(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.DEBUG, logger="adapters.redis.rate_limiter"):
         assert asyncio.run(scenario()) == [True, True, True]
     assert "rate_limiter.unavailable_allowing" in caplog.text
+
+
+def test_undo_takes_back_the_newest_hit(subject: Subject, runner: asyncio.Runner) -> None:
+    """A login counts its attempt first and takes it back when it succeeds: only failures stay."""
+    limiter = subject.limiter
+    assert runner.run(allowed(limiter, "login:c", 2, limit=2, window=60)) == [True, True]
+    runner.run(limiter.undo("login:c"))
+    assert runner.run(allowed(limiter, "login:c", 2, limit=2, window=60)) == [True, False]
+    for _ in range(3):
+        runner.run(limiter.undo("login:c"))
+    runner.run(limiter.undo("login:never-hit"))  # nothing to take back: no error, no credit
+    assert runner.run(allowed(limiter, "login:c", 3, limit=2, window=60)) == [True, True, False]
+    assert runner.run(allowed(limiter, "login:never-hit", 3, limit=2, window=60)) == [True, True, False]

@@ -80,3 +80,24 @@ def test_revoke_all_counts_only_sessions_still_open(uow_factory: UnitOfWorkFacto
             assert await uow.sessions.get(foreign.id) == foreign
 
     runner.run(scenario())
+
+
+def test_whether_a_user_logged_in_from_a_client_since_a_time(
+        uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
+    """Revoked and expired sessions count: logging out does not make a client a stranger."""
+    async def scenario() -> None:
+        owner, other = await add_user(uow_factory), await add_user(uow_factory)
+        async with uow_factory() as uow:
+            await uow.sessions.add(revoke(session(owner.id, client_ip="203.0.113.9", created_at=at(100)), at(101)))
+            await uow.sessions.add(session(owner.id, client_ip="198.51.100.7", created_at=at(10)))
+            await uow.sessions.add(session(other.id, client_ip="192.0.2.1", created_at=at(100)))
+            await uow.commit()
+        async with uow_factory() as uow:
+            assert await uow.sessions.seen_from(owner.id, "203.0.113.9", at(100))
+            assert not await uow.sessions.seen_from(owner.id, "203.0.113.9", at(101))
+            assert await uow.sessions.seen_from(owner.id, "198.51.100.7", at(0))
+            assert not await uow.sessions.seen_from(owner.id, "198.51.100.7", at(11))
+            assert not await uow.sessions.seen_from(owner.id, "192.0.2.1", at(0))
+            assert not await uow.sessions.seen_from("nobody", "203.0.113.9", at(0))
+
+    runner.run(scenario())

@@ -119,7 +119,8 @@ def redis_api(redis_namespace: RedisNamespace, redis_proxy: FaultProxy) -> Itera
     redis = redis_client(proxied(redis_namespace.url, redis_proxy))
     signal = RedisWorkSignal(redis, channel=redis_namespace.key("work"))
     wiring = rewired(
-        Policies(auth=AuthPolicy(login_attempts_per_client=1000, login_attempts_per_email=LOGINS_PER_EMAIL)),
+        Policies(auth=AuthPolicy(login_attempts_per_client=1000, login_attempts_per_email=LOGINS_PER_EMAIL,
+                                 login_failures_per_email_client=LOGINS_PER_EMAIL)),
         rate_limiter=RedisRateLimiter(redis, prefix=redis_namespace.key("rl:")),
         events=RedisEventBus(redis), signal=signal,
         session_cache=RedisSessionCache(redis, prefix=redis_namespace.key("sc:")))
@@ -156,8 +157,9 @@ def test_redis_down_the_api_keeps_serving_and_limits_return_with_it(
     getattr(redis_proxy, fault)()
     outage_started = time.monotonic()
 
-    for _ in range(LOGINS_PER_EMAIL + 1):  # rate limiting fails open
-        assert bounded(lambda: api.login(alice.email)).status_code == 200
+    for _ in range(LOGINS_PER_EMAIL + 1):  # rate limiting fails open (only failures count)
+        assert bounded(lambda: api.login(alice.email, "wrong password")).status_code == 401
+    assert bounded(lambda: api.login(alice.email)).status_code == 200
     created = bounded(lambda: api.client.post("/v1/jobs", headers=alice.headers, json={
         "provider_id": "sim", "operation_type": "text_to_image", "params": {"prompt": "a red fox"}}))
     assert created.status_code == 202, created.text
@@ -174,7 +176,7 @@ def test_redis_down_the_api_keeps_serving_and_limits_return_with_it(
     back_within(api, redis, MAX_OUTAGE_PAUSE_SECONDS + 1)
     bob_email = "bob@example.com"
     for _ in range(LOGINS_PER_EMAIL):
-        assert api.login(bob_email).status_code == 200
+        assert api.login(bob_email, "wrong password").status_code == 401
     assert_problem(api.login(bob_email), 429, "RATE_LIMITED")
 
 

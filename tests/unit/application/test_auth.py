@@ -127,36 +127,88 @@ def test_unknown_email_wrong_password_and_inactive_user_fail_alike(world: World)
     assert {s.user_id for s in world.state.sessions.values()} == {admin.user_id}
 
 
-def test_login_is_rate_limited_per_email_across_clients() -> None:
-    with asyncio.Runner() as runner:
-        world = limited_world(runner, login_attempts_per_email=3)
-        world.signup()
-        world.signup("bob@example.com", "bob")
-        for n in range(3):
-            failure_code(world.run(world.login("alice@example.com", "wrong password", f"10.0.0.{n}")))
+WRONG = "wrong password"
 
-        limited = world.run(world.login("Alice@example.com", PASSWORD, "10.0.0.99"))
+
+def fail(world: World, email: str, client: str, times: int = 1) -> None:
+    for _ in range(times):
+        assert failure_code(world.run(world.login(email, WRONG, client))) is ErrorCode.UNAUTHENTICATED
+
+
+def test_successful_logins_do_not_count() -> None:
+    """Behind a proxy every user shares one client address: their logins must not add up."""
+    with asyncio.Runner() as runner:
+        world = limited_world(runner, login_failures_per_email_client=2, login_attempts_per_client=2,
+                              login_attempts_per_email=2)
+        world.signup()
+        for _ in range(10):
+            world.log_in(client_ip="203.0.113.7")
+        fail(world, "alice@example.com", "203.0.113.7")  # a typo still leaves room
+        assert isinstance(world.run(world.login("alice@example.com", PASSWORD, "203.0.113.7")), Success)
+
+
+def test_failures_of_one_email_from_one_client_are_limited() -> None:
+    with asyncio.Runner() as runner:
+        world = limited_world(runner, login_failures_per_email_client=3)
+        world.signup()
+        fail(world, "alice@example.com", "10.0.0.5", times=3)
+
+        limited = world.run(world.login("Alice@example.com", PASSWORD, "10.0.0.5"))
 
         assert failure_code(limited) is ErrorCode.RATE_LIMITED
         assert 0 < (limited.failure().retry_after or 0) <= 60
-        assert isinstance(world.run(world.login("bob@example.com", PASSWORD, "10.0.0.99")), Success)
+        assert isinstance(world.run(world.login("alice@example.com", PASSWORD, "10.0.0.6")), Success)
         world.clock.advance(61)
-        assert isinstance(world.run(world.login("alice@example.com", PASSWORD, "10.0.0.99")), Success)
+        assert isinstance(world.run(world.login("alice@example.com", PASSWORD, "10.0.0.5")), Success)
 
 
-def test_login_is_rate_limited_per_client_across_emails() -> None:
+def test_nobody_can_lock_a_user_out_of_her_usual_client() -> None:
+    """Guessing from many addresses stops at the per-email limit, for those addresses only."""
+    with asyncio.Runner() as runner:
+        world = limited_world(runner, login_attempts_per_email=5)
+        alice = world.signup()
+        world.log_in(client_ip="192.0.2.10")  # her usual client
+        world.run(world.revoke_all(alice.id))  # even logged out everywhere
+        for n in range(5):
+            fail(world, "alice@example.com", f"198.51.100.{n}")
+
+        assert failure_code(world.run(world.login("alice@example.com", WRONG, "198.51.100.99"))) \
+            is ErrorCode.RATE_LIMITED  # the guessing stops
+        assert failure_code(world.run(world.login("alice@example.com", PASSWORD, "198.51.100.98"))) \
+            is ErrorCode.RATE_LIMITED  # a new client waits, even with the right password
+        assert isinstance(world.run(world.login("alice@example.com", PASSWORD, "192.0.2.10")), Success)
+        fail(world, "alice@example.com", "192.0.2.10", times=2)  # her own typos
+        assert isinstance(world.run(world.login("alice@example.com", PASSWORD, "192.0.2.10")), Success)
+
+
+def test_spraying_one_client_across_emails_is_limited() -> None:
     with asyncio.Runner() as runner:
         world = limited_world(runner, login_attempts_per_client=3)
         world.signup()
+        world.signup("bob@example.com", "bob")
+        world.log_in("bob@example.com", client_ip="203.0.113.7")  # bob's usual client
         for n in range(3):
-            world.run(world.login(f"guess{n}@example.com", PASSWORD, "203.0.113.7"))
+            fail(world, f"guess{n}@example.com", "203.0.113.7")
 
         limited = world.run(world.login("alice@example.com", PASSWORD, "203.0.113.7"))
 
-        assert failure_code(limited) is ErrorCode.RATE_LIMITED
-        assert limited.failure().retry_after
+        assert failure_code(limited) is ErrorCode.RATE_LIMITED and limited.failure().retry_after
         assert isinstance(world.run(world.login("alice@example.com", PASSWORD, "198.51.100.1")), Success)
-        assert len(world.state.sessions) == 1
+        assert isinstance(world.run(world.login("bob@example.com", PASSWORD, "203.0.113.7")), Success)
+
+
+def test_concurrent_guesses_cannot_slip_under_the_limit() -> None:
+    with asyncio.Runner() as runner:
+        world = limited_world(runner, login_failures_per_email_client=3)
+        world.signup()
+
+        async def burst() -> list[Any]:
+            return list(await asyncio.gather(*(world.login("alice@example.com", f"guess {n}", "10.0.0.5")
+                                               for n in range(20))))
+
+        codes = [failure_code(r) for r in world.run(burst())]
+        assert codes.count(ErrorCode.UNAUTHENTICATED) == 3
+        assert codes.count(ErrorCode.RATE_LIMITED) == 17
 
 
 # ------------------------------------------------------------------ refresh
