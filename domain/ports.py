@@ -240,6 +240,8 @@ class WebhookDeliveryRepository(Protocol):
         """Write the outcome only while `lease_token` still holds the delivery."""
     async def add_attempt(self, attempt: DeliveryAttempt) -> None: ...
     async def page(self, endpoint_id: str, after: Cursor | None, limit: int) -> Page[WebhookDelivery]: ...
+    async def for_job(self, job_id: str) -> list[WebhookDelivery]:
+        """Every delivery of the job's events (endpoints and its own webhook_url), oldest first."""
     async def attempts(self, delivery_ids: Sequence[str]) -> list[DeliveryAttempt]:
         """Oldest first."""
 

@@ -49,7 +49,7 @@ from application.users.admin import GrantCredits, ListUsers, UpdateUser
 from application.users.lookup import FindUserByEmail
 from application.users.me import GetProfile
 from application.webhooks.deliver import DeliverWebhooks
-from application.webhooks.deliveries import ListDeliveries, ReplayDelivery
+from application.webhooks.deliveries import ListDeliveries, ListJobDeliveries, ReplayDelivery
 from application.webhooks.endpoints import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -89,7 +89,7 @@ USE_CASES: tuple[type, ...] = (
     AddPrivateAccount, ListPrivateAccounts, DeletePrivateAccount,
     ListAudit, ProviderStats,
     CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint, DeleteWebhookEndpoint,
-    RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks,
+    RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks, ListJobDeliveries,
 )
 
 

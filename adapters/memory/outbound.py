@@ -127,6 +127,10 @@ class InMemoryWebhookDeliveryRepository:
         mine = (d for d in self._state.hook_deliveries.values() if d.endpoint_id == endpoint_id)
         return paginate(mine, lambda d: (d.created_at, d.id), after, limit)
 
+    async def for_job(self, job_id: str) -> list[WebhookDelivery]:
+        return sorted((d for d in self._state.hook_deliveries.values() if d.job_id == job_id),
+                      key=lambda d: (d.created_at, d.id))
+
     async def attempts(self, delivery_ids: Sequence[str]) -> list[DeliveryAttempt]:
         wanted = set(delivery_ids)
         return sorted((a for a in self._state.hook_attempts if a.delivery_id in wanted),

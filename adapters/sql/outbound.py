@@ -215,6 +215,12 @@ class SqlWebhookDeliveryRepository:
                                  after, limit, lambda row: convert(row, WebhookDelivery),
                                  lambda x: (x.created_at, x.id))
 
+    async def for_job(self, job_id: str) -> list[WebhookDelivery]:
+        rows = await self._conn.execute(
+            select(outbound_deliveries).where(outbound_deliveries.c.job_id == job_id)
+            .order_by(outbound_deliveries.c.created_at, outbound_deliveries.c.id))
+        return [convert(row, WebhookDelivery) for row in rows]
+
     async def attempts(self, delivery_ids: Sequence[str]) -> list[DeliveryAttempt]:
         if not delivery_ids:
             return []

@@ -418,6 +418,7 @@ outbound_deliveries = Table(
 )
 Index(None, outbound_deliveries.c.status, outbound_deliveries.c.next_attempt_at)  # the claim
 Index(None, outbound_deliveries.c.endpoint_id, outbound_deliveries.c.created_at, outbound_deliveries.c.id)
+Index(None, outbound_deliveries.c.job_id)
 
 outbound_attempts = Table(
     "outbound_attempts",

@@ -44,6 +44,26 @@ class ListDeliveries:
         return Success(DeliveryLog(page, by_delivery))
 
 
+class ListJobDeliveries:
+    """Every webhook delivery of one of the caller's jobs (to endpoints and to the job's own
+    `webhook_url`), oldest first, each with every attempt. Another user's job is NOT_FOUND."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def __call__(self, actor: Actor, job_id: str) -> Result[DeliveryLog, DomainError]:
+        async with self._uow() as uow:
+            job = await uow.jobs.get(job_id)
+            if job is None or job.user_id != actor.user_id:
+                return Failure(not_found("job"))
+            found = await uow.hook_deliveries.for_job(job_id)
+            attempts = await uow.hook_deliveries.attempts([d.id for d in found])
+        by_delivery: dict[str, list[DeliveryAttempt]] = {d.id: [] for d in found}
+        for attempt in attempts:
+            by_delivery[attempt.delivery_id].append(attempt)
+        return Success(DeliveryLog(Page(items=found), by_delivery))
+
+
 class ReplayDelivery:
     """Send one of an endpoint's deliveries again, now, as a new delivery.
 

@@ -8,7 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from application.auth.authenticate import Principal
-from application.webhooks.deliveries import ListDeliveries, ReplayDelivery
+from application.webhooks.deliveries import ListDeliveries, ListJobDeliveries, ReplayDelivery
 from application.webhooks.endpoints import (
     CreateWebhookEndpoint,
     DeleteWebhookEndpoint,
@@ -116,7 +116,17 @@ async def signing_secret(principal: NamedDependency[Principal],
     return SigningSecretOut(secret=ok(await get_secret(principal)))
 
 
+@get("/{job_id:str}/webhook-deliveries", operation_id="listJobWebhookDeliveries",
+     summary="A job's webhook deliveries", description=doc(ListJobDeliveries),
+     dependencies=uses(list_job_deliveries=ListJobDeliveries), responses=problems(401, 404))
+async def job_deliveries(job_id: FromPath[str], principal: NamedDependency[Principal],
+                         list_job_deliveries: NamedDependency[ListJobDeliveries]) -> DeliveryList:
+    return delivery_list(ok(await list_job_deliveries(principal, job_id)))
+
+
 router = Router(path="/v1/webhook-endpoints", tags=["webhooks"], guards=[require_user], security=BEARER_SECURITY,
                 route_handlers=[create, mine, one, change, remove, rotate, deliveries, replay])
 secret_router = Router(path="/v1/users/me/webhook-secret", tags=["webhooks"], guards=[require_user],
                        security=BEARER_SECURITY, route_handlers=[signing_secret])
+job_router = Router(path="/v1/jobs", tags=["webhooks"], guards=[require_user], security=BEARER_SECURITY,
+                    route_handlers=[job_deliveries])

@@ -98,6 +98,8 @@ class DeliveryOut(msgspec.Struct, kw_only=True):
     webhook_id: str
     event_type: str
     job_id: str
+    endpoint_id: str | None  # None: the job's own webhook_url
+    url: str | None  # the job's own webhook_url; an endpoint's URL is on the endpoint
     status: DeliveryStatus
     attempts: list[AttemptOut]
     next_attempt_at: datetime | None
@@ -122,6 +124,7 @@ def attempt_out(attempt: DeliveryAttempt) -> AttemptOut:
 def delivery_out(delivery: WebhookDelivery, attempts: list[DeliveryAttempt]) -> DeliveryOut:
     return DeliveryOut(
         id=delivery.id, webhook_id=delivery.message_id, event_type=delivery.event_type, job_id=delivery.job_id,
+        endpoint_id=delivery.endpoint_id, url=delivery.url,
         status=delivery.status, attempts=[attempt_out(a) for a in attempts],
         next_attempt_at=utc_or_none(delivery.next_attempt_at), last_status_code=delivery.last_status_code,
         last_error=delivery.last_error, delivered_at=utc_or_none(delivery.delivered_at),

@@ -107,6 +107,12 @@ def test_an_ended_job_writes_its_deliveries_in_its_own_transaction(uow_factory: 
         assert all(d.event_type == "job.cancelled" and d.job_id == job_id and d.user_id == owner.id for d in claimed)
         assert {d.id for d in claimed} == {delivery_id(job_id, taking.id), delivery_id(job_id, None)}
 
+        async def of_job(uow: UnitOfWork) -> tuple[list[WebhookDelivery], list[WebhookDelivery]]:
+            return await uow.hook_deliveries.for_job(job_id), await uow.hook_deliveries.for_job(rolled_back)
+
+        mine, none = await in_uow(uow_factory, of_job)
+        assert {d.id for d in mine} == {d.id for d in claimed} and none == []
+
     runner.run(scenario())
 
 

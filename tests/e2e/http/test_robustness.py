@@ -91,6 +91,7 @@ ISOLATED = {
     ("POST", "/v1/webhook-endpoints/{endpoint_id:str}/rotate-secret"),
     ("GET", "/v1/webhook-endpoints/{endpoint_id:str}/deliveries"),
     ("POST", "/v1/webhook-endpoints/{endpoint_id:str}/deliveries/{delivery_id:str}/replay"),
+    ("GET", "/v1/jobs/{job_id:str}/webhook-deliveries"),
 }
 NOT_USER_OWNED = ("/v1/admin/", "/v1/webhooks/", "/schema", "/console/static")  # admin: 403 for users (test_admin)
 

@@ -232,6 +232,23 @@ def test_a_job_webhook_url_is_signed_with_the_users_default_secret(api: Api) -> 
     assert verified(secret, sent)["data"]["job"]["id"] == job["id"]
 
 
+def test_a_jobs_deliveries_show_every_target_and_attempt(api: Api) -> None:
+    alice, bob = api.register("alice"), api.register("bob")
+    made = create(api, alice)
+    job = finished_job(api, alice, webhook_url="https://app.example.com/done")
+    sender(api).answers = [503]
+    deliver(api)
+    api.wiring.clock.advance(5)
+    deliver(api)
+    listed = api.client.get(f"/v1/jobs/{job['id']}/webhook-deliveries", headers=alice.headers)
+    assert listed.status_code == 200, listed.text
+    by_target = {(d["endpoint_id"], d["url"]): d for d in listed.json()["items"]}
+    assert set(by_target) == {(made["id"], None), (None, "https://app.example.com/done")}
+    assert sorted(len(d["attempts"]) for d in by_target.values()) == [1, 2]  # one of them failed first
+    assert all(d["status"] == "delivered" for d in by_target.values())
+    assert_problem(api.client.get(f"/v1/jobs/{job['id']}/webhook-deliveries", headers=bob.headers), 404, "NOT_FOUND")
+
+
 def test_a_job_webhook_url_must_be_https_and_events_known(api: Api) -> None:
     alice = api.register("alice")
     base = {"provider_id": "sim", "operation_type": "text_to_image", "params": {"prompt": "x"}}
@@ -246,6 +263,6 @@ def test_the_openapi_names_every_webhook_operation(api: Api) -> None:
     ids = {op.get("operationId") for item in schema["paths"].values() for op in item.values() if isinstance(op, dict)}
     assert {"createWebhookEndpoint", "listWebhookEndpoints", "getWebhookEndpoint", "updateWebhookEndpoint",
             "deleteWebhookEndpoint", "rotateWebhookEndpointSecret", "listWebhookDeliveries",
-            "replayWebhookDelivery", "getWebhookSigningSecret"} <= ids
+            "replayWebhookDelivery", "getWebhookSigningSecret", "listJobWebhookDeliveries"} <= ids
     url_schema = json.dumps(schema["components"]["schemas"]["WebhookEndpointIn"]["properties"]["url"])
     assert "^https://" in url_schema and "https?" not in url_schema  # private targets are not allowed here

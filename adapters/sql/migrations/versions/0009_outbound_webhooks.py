@@ -79,6 +79,7 @@ def upgrade() -> None:
                     ["status", "next_attempt_at"])
     op.create_index(op.f("ix_outbound_deliveries_endpoint_id_created_at_id"), "outbound_deliveries",
                     ["endpoint_id", "created_at", "id"])
+    op.create_index(op.f("ix_outbound_deliveries_job_id"), "outbound_deliveries", ["job_id"])
     op.create_table(
         "outbound_attempts",
         sa.Column("id", sa.String(length=64), nullable=False),
