@@ -17,6 +17,7 @@ import msgspec
 from returns.result import Result
 
 from domain.accounts import ProviderAccount
+from domain.api_keys import ApiKey, KeyOwner
 from domain.assets import Asset, AssetSource, MediaType, ProviderUpload
 from domain.audit import AuditEntry, AuditFilter
 from domain.errors import DomainError
@@ -192,6 +193,21 @@ class WebhookRepository(Protocol):
         """Record a delivery; False when this provider already delivered this id (a replay)."""
 
 
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def with_owner(self, key_id: str) -> tuple[ApiKey, KeyOwner] | None:
+        """The key and what checking it needs about its owner, in one statement."""
+    async def live_for(self, user_id: str) -> list[ApiKey]:
+        """The user's keys that are not revoked (expired ones too), newest first."""
+    async def count_live(self, user_id: str) -> int:
+        """The user's keys that are not revoked."""
+    async def revoke(self, key_id: str, now: datetime) -> bool:
+        """False when the key is unknown or already revoked."""
+    async def touch(self, key_id: str, now: datetime, older_than: datetime) -> None:
+        """Set `last_used_at` to `now` only where it is unset or before `older_than`."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -207,6 +223,7 @@ class UnitOfWork(Protocol):
     usage: UsageRepository
     audit: AuditRepository
     webhooks: WebhookRepository
+    api_keys: ApiKeyRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -22,13 +22,16 @@ from application.accounts.admin import (
 from application.accounts.private import AddPrivateAccount, DeletePrivateAccount, ListPrivateAccounts
 from application.admin.audit_log import ListAudit
 from application.admin.stats import ProviderStats
+from application.api_keys.manage import CreateApiKey, ListApiKeys, MintApiKey, RevokeApiKey
 from application.assets.delete import DeleteAsset
 from application.assets.lineage import GetLineage
 from application.assets.queries import AssetContent, GetAsset, ListAssets
 from application.assets.upload import UploadAsset
 from application.audit import AuditTrail
 from application.auth.authenticate import Authenticate
+from application.auth.authenticate_key import AuthenticateKey
 from application.auth.login import LogIn
+from application.auth.password import ChangePassword
 from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
 from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
@@ -72,6 +75,8 @@ USE_CASES: tuple[type, ...] = (
     CreateAccount, ListAccounts, GetAccount, UpdateAccount, DeleteAccount, AddAccountCredits,
     AddPrivateAccount, ListPrivateAccounts, DeletePrivateAccount,
     ListAudit, ProviderStats,
+    AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
+    ChangePassword,
 )
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from domain.accounts import ProviderAccount
+from domain.api_keys import ApiKey
 from domain.assets import Asset, ProviderUpload
 from domain.audit import AuditEntry
 from domain.jobs import Job
@@ -39,6 +40,7 @@ class MemoryState:
     usage: dict[tuple[str, date], DailyUsage] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)
     webhooks: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    api_keys: dict[str, ApiKey] = field(default_factory=dict)
 
     def snapshot(self) -> MemoryState:
         return MemoryState(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})

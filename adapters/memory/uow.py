@@ -6,6 +6,7 @@ from types import TracebackType
 from typing import Self
 
 from adapters.memory.accounts import InMemoryAccountRepository
+from adapters.memory.api_keys import InMemoryApiKeyRepository
 from adapters.memory.assets import (
     InMemoryAssetRepository,
     InMemoryLineageRepository,
@@ -18,6 +19,7 @@ from adapters.memory.store import InMemoryStore, MemoryState
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
 from domain.ports import (
     AccountRepository,
+    ApiKeyRepository,
     AssetRepository,
     AuditRepository,
     JobRepository,
@@ -50,6 +52,7 @@ class InMemoryUnitOfWork:
         self.usage: UsageRepository = InMemoryUsageRepository(state)
         self.audit: AuditRepository = InMemoryAuditRepository(state)
         self.webhooks: WebhookRepository = InMemoryWebhookRepository(state)
+        self.api_keys: ApiKeyRepository = InMemoryApiKeyRepository(state)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

@@ -361,3 +361,20 @@ webhook_deliveries = Table(
     Column("received_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("provider_id", "webhook_id"),
 )
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _user_fk("user_id"),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(128), nullable=False),
+    Column("prefix", String(128), nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime()),
+    Column("last_used_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+    Column("created_by", String(64)),  # no FK: the admin who minted it may go, the key stays
+)
+Index(None, api_keys.c.user_id, api_keys.c.created_at)

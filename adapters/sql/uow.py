@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
+from adapters.sql.api_keys import SqlApiKeyRepository
 from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlProviderUploadRepository
 from adapters.sql.audit import SqlAuditRepository
 from adapters.sql.jobs import SqlJobRepository, SqlSubmissionRepository
@@ -17,6 +18,7 @@ from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
 from domain.ports import (
     AccountRepository,
+    ApiKeyRepository,
     AssetRepository,
     AuditRepository,
     JobRepository,
@@ -47,6 +49,7 @@ class SqlUnitOfWork:
     usage: UsageRepository
     audit: AuditRepository
     webhooks: WebhookRepository
+    api_keys: ApiKeyRepository
 
     def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self._engine = engine
@@ -73,6 +76,7 @@ class SqlUnitOfWork:
         self.usage = SqlUsageRepository(conn)
         self.audit = SqlAuditRepository(conn)
         self.webhooks = SqlWebhookRepository(conn)
+        self.api_keys = SqlApiKeyRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -8,21 +8,32 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from application.policy import AuthPolicy
+from domain.api_keys import Scope
 from domain.errors import DomainError, unauthenticated
 from domain.ports import CachedSession, Clock, SessionCache, TokenIssuer, UnitOfWorkFactory
 from domain.users import AccessClaims, Role
 
 
 class Principal(msgspec.Struct, frozen=True):
-    """Who is calling: the user, the session their token belongs to, and their role now."""
+    """Who is calling: the user, the session their token belongs to, and their role now.
+
+    A caller by API key has no session (`session_id` is empty): `api_key_id` names the key
+    and `scopes` what it may do; a session may do everything its role allows (`scopes` None).
+    """
 
     user_id: str
     session_id: str
     role: Role
+    api_key_id: str | None = None
+    scopes: frozenset[Scope] | None = None
 
     @property
     def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
+        """An admin, acting with the admin's powers (a key needs the `admin` scope too)."""
+        return self.role is Role.ADMIN and self.allows(Scope.ADMIN)
+
+    def allows(self, scope: Scope) -> bool:
+        return self.scopes is None or scope in self.scopes
 
 
 class Authenticate:

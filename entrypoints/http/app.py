@@ -18,6 +18,7 @@ from litestar.types import Message, Scope
 from entrypoints.http import (
     routes_accounts,
     routes_admin,
+    routes_api_keys,
     routes_assets,
     routes_auth,
     routes_jobs,
@@ -70,7 +71,8 @@ def create_app(container: punq.Container, *, lifespan: Lifespan | None = None, d
     return Litestar(
         route_handlers=[routes_auth.router, routes_users.router, routes_providers.router, routes_jobs.router,
                         routes_assets.router, routes_accounts.router, routes_admin.router,
-                        routes_webhooks.router, routes_ops.router],
+                        routes_webhooks.router, routes_ops.router,
+                        routes_api_keys.router, routes_api_keys.admin_router],
         dependencies={"principal": PRINCIPAL},
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=JSON_BODY_LIMIT,

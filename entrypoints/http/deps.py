@@ -16,9 +16,12 @@ from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 
 from application.auth.authenticate import Authenticate, Principal
+from application.auth.authenticate_key import AuthenticateKey
+from domain.api_keys import Scope, looks_like_key
 from domain.errors import forbidden, unauthenticated
 from entrypoints.bootstrap import Ports
 from entrypoints.http.errors import ProblemException, ok
+from entrypoints.http.scopes import ANY_KEY, required_scope
 
 MAX_TOKEN = 4096
 BEARER_SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
@@ -63,10 +66,31 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     cached = connection.scope.get("auth")
     if isinstance(cached, Principal):
         return cached
-    check: Authenticate = container_of(connection).resolve(Authenticate)
-    principal = ok(await check(bearer_token(connection)))
+    token = bearer_token(connection)
+    if looks_like_key(token):
+        check_key: AuthenticateKey = container_of(connection).resolve(AuthenticateKey)
+        principal = ok(await check_key(token, client_of(connection)))
+        check_scope(connection, principal)
+    else:
+        check: Authenticate = container_of(connection).resolve(Authenticate)
+        principal = ok(await check(token))
     connection.scope["auth"] = principal  # where Litestar keeps `request.auth`
     return principal
+
+
+def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+def check_scope(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+    """403 unless the API key may call this route (sessions may call every route)."""
+    handler = connection.scope.get("route_handler")
+    override = handler.opt.get("scope") if handler is not None else None
+    needed = required_scope(str(connection.scope.get("method", "GET")), connection.url.path, override)
+    if needed is None:
+        raise ProblemException(forbidden("this route needs a signed-in session, not an API key"))
+    if needed != ANY_KEY and not principal.allows(Scope(needed)):
+        raise ProblemException(forbidden(f"this API key lacks the scope {needed!r}"))
 
 
 async def require_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:

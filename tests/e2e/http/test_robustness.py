@@ -85,6 +85,7 @@ ISOLATED = {
     ("GET", "/v1/assets/{asset_id:str}/content"), ("GET", "/v1/assets/{asset_id:str}/lineage"),
     ("DELETE", "/v1/assets/{asset_id:str}"), ("DELETE", "/v1/accounts/{account_id:str}"),
     ("DELETE", "/v1/auth/sessions/{session_id:str}"),
+    ("DELETE", "/v1/api-keys/{key_id:str}"),
 }
 NOT_USER_OWNED = ("/v1/admin/", "/v1/webhooks/", "/schema")  # admin: 403 for users (test_admin)
 
@@ -104,6 +105,7 @@ def test_another_users_objects_are_404(api: Api) -> None:
         "account_id": api.client.post("/v1/accounts", headers=alice.headers,
                                       json={"provider_id": "sim", "label": "own", "secret": "k"}).json()["id"],
         "session_id": alice.session_id,
+        "key_id": api.client.post("/v1/api-keys", headers=alice.headers, json={"name": "own"}).json()["id"],
     }
     for method, template in sorted(ISOLATED):
         path = re.sub(r"\{(\w+):str\}", lambda m: ids[m.group(1)], template)
