@@ -84,6 +84,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     completed_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0
+    retried_from: str | None = None
+    """The failed or cancelled job this one re-runs (POST /v1/jobs/{id}/retry)."""
+    deleted_at: datetime | None = None
+    """Deleted by its owner: gone from listings; its ledger, audit and assets stay."""
 
     def __post_init__(self) -> None:
         if not MIN_PRIORITY <= self.priority <= MAX_PRIORITY:
@@ -96,6 +100,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 def check_priority(priority: int) -> Result[int, DomainError]:

@@ -71,6 +71,9 @@ class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     provider_id: str | None = None
     operation_type: str | None = None
     workspace_id: str | None = None
+    name_prefix: str | None = None
+    created_after: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
 
 
 class JobRepository(Protocol):
@@ -78,7 +81,8 @@ class JobRepository(Protocol):
         """False when the user already has a job with this idempotency key."""
     async def get(self, job_id: str) -> Job | None: ...
     async def find_by_idempotency_key(self, user_id: str, key: str) -> Job | None: ...
-    async def page(self, where: JobFilter, after: Cursor | None, limit: int) -> Page[Job]: ...
+    async def page(self, where: JobFilter, after: Cursor | None, limit: int) -> Page[Job]:
+        """Newest first; deleted jobs are never listed."""
     async def save(self, job: Job, expected_version: int) -> bool:
         """Write `job` (with version = expected_version + 1) only if the stored version
         is still `expected_version`: optimistic concurrency for workers and cancels."""

@@ -36,8 +36,10 @@ from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
 from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
 from application.bootstrap_admin import EnsureAdmin
+from application.jobs.batch import CreateJobs
 from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob
+from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
 from application.pipeline.advance import AdvanceJob
@@ -76,7 +78,7 @@ USE_CASES: tuple[type, ...] = (
     AddPrivateAccount, ListPrivateAccounts, DeletePrivateAccount,
     ListAudit, ProviderStats,
     AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
-    ChangePassword,
+    ChangePassword, RetryJob, DeleteJob, CreateJobs,
 )
 
 

@@ -152,6 +152,8 @@ jobs = Table(
     Column("completed_at", UtcDateTime()),
     Column("updated_at", UtcDateTime()),
     Column("version", Integer(), nullable=False),
+    Column("retried_from", String(64)),  # no FK: like parent jobs' children, a lookup only
+    Column("deleted_at", UtcDateTime()),
     CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
     CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     CheckConstraint("cost_estimate >= 0", name="cost_nonnegative"),

@@ -96,8 +96,8 @@ class CreateJob:
         self._events = events
         self._signal = signal
 
-    async def __call__(self, actor: Actor, request: JobRequest,
-                       idempotency_key: str | None = None) -> Result[Created, DomainError]:
+    async def __call__(self, actor: Actor, request: JobRequest, idempotency_key: str | None = None, *,
+                       retried_from: str | None = None) -> Result[Created, DomainError]:
         priced = price_request(self._providers, request)
         if isinstance(priced, Failure):
             return Failure(priced.failure())
@@ -108,7 +108,8 @@ class CreateJob:
             return Failure(DomainError(ErrorCode.VALIDATION_ERROR, "Idempotency-Key must be 1-255 characters"))
         outbox = Outbox()
         async with self._uow() as uow:
-            result = await self._create(uow, actor, request, priced.unwrap(), idempotency_key, outbox)
+            result = await self._create(uow, actor, request, priced.unwrap(), idempotency_key, outbox,
+                                        retried_from)
             if isinstance(result, Success) and result.unwrap().created:
                 await uow.commit()
         if isinstance(result, Success) and result.unwrap().created:
@@ -117,7 +118,8 @@ class CreateJob:
         return result
 
     async def _create(self, uow: UnitOfWork, actor: Actor, request: JobRequest, priced: Priced,
-                      idempotency_key: str | None, outbox: Outbox) -> Result[Created, DomainError]:
+                      idempotency_key: str | None, outbox: Outbox,
+                      retried_from: str | None = None) -> Result[Created, DomainError]:
         now = self._clock.now()
         fingerprint = request.fingerprint()
         if idempotency_key is not None:
@@ -155,7 +157,7 @@ class CreateJob:
             run_after=max(now, request.scheduled_at) if request.scheduled_at else now,
             parent_job_id=request.parent_job_id, max_attempts=DEFAULT_MAX_ATTEMPTS,
             cost_estimate=priced.cost, hold_id=hold.id, idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint, created_at=now, updated_at=now,
+            request_fingerprint=fingerprint, created_at=now, updated_at=now, retried_from=retried_from,
         )
         if not await uow.jobs.add(job):
             return Failure(conflict("a request with this Idempotency-Key is already being processed"))

@@ -68,6 +68,7 @@ class JobOut(msgspec.Struct, kw_only=True):
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    retried_from: str | None = None  # the failed or cancelled job this one re-runs
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -84,7 +85,7 @@ def job_out(job: Job) -> JobOut:
         parent_job_id=job.parent_job_id, workspace_id=job.workspace_id, name=job.name,
         cost_estimate=job.cost_estimate, scheduled_at=utc_or_none(job.scheduled_at),
         created_at=utc(job.created_at), started_at=utc_or_none(job.started_at),
-        completed_at=utc_or_none(job.completed_at),
+        completed_at=utc_or_none(job.completed_at), retried_from=job.retried_from,
     )
 
 

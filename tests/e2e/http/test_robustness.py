@@ -86,6 +86,7 @@ ISOLATED = {
     ("DELETE", "/v1/assets/{asset_id:str}"), ("DELETE", "/v1/accounts/{account_id:str}"),
     ("DELETE", "/v1/auth/sessions/{session_id:str}"),
     ("DELETE", "/v1/api-keys/{key_id:str}"),
+    ("POST", "/v1/jobs/{job_id:str}/retry"), ("DELETE", "/v1/jobs/{job_id:str}"),
 }
 NOT_USER_OWNED = ("/v1/admin/", "/v1/webhooks/", "/schema")  # admin: 403 for users (test_admin)
 

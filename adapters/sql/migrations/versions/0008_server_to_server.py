@@ -1,4 +1,4 @@
-"""Server-to-server: API keys.
+"""Server-to-server: API keys; jobs re-run (`retried_from`) and deleted by their owner.
 
 Revision ID: 0008
 Revises: 0002
@@ -38,8 +38,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
     )
     op.create_index(op.f("ix_api_keys_user_id_created_at"), "api_keys", ["user_id", "created_at"])
+    with op.batch_alter_table("jobs") as batch:
+        batch.add_column(sa.Column("retried_from", sa.String(length=64), nullable=True))
+        batch.add_column(sa.Column("deleted_at", TIMESTAMP, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs") as batch:
+        batch.drop_column("deleted_at")
+        batch.drop_column("retried_from")
     op.drop_index(op.f("ix_api_keys_user_id_created_at"), table_name="api_keys")
     op.drop_table("api_keys")
