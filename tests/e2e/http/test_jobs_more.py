@@ -97,14 +97,14 @@ def test_jobs_are_found_by_name_prefix_and_creation_time(api: Api) -> None:
 
 def test_a_batch_accepts_or_refuses_each_job_on_its_own(api: Api) -> None:
     alice = api.seeded("alice", quota=msgspec.structs.replace(USER_DEFAULT, max_jobs_per_day=2))
-    jobs = [body("one"), {**body("bad"), "provider_id": "nope"}, body("two"), body("three")]
+    jobs = [body("one"), {**body("orphan"), "parent_job_id": "nope"}, body("two"), body("three")]
     response = api.client.post("/v1/jobs/batch", headers=alice.headers, json={"jobs": jobs})
     assert response.status_code == 200, response.text
     answer = response.json()
-    assert [i["status"] for i in answer["items"]] == [202, 422, 202, 429]
+    assert [i["status"] for i in answer["items"]] == [202, 404, 202, 429]
     assert [i["index"] for i in answer["items"]] == [0, 1, 2, 3]
     assert (answer["accepted"], answer["refused"]) == (2, 2)
-    assert answer["items"][1]["problem"]["code"] == "VALIDATION_ERROR" and answer["items"][1]["job"] is None
+    assert answer["items"][1]["problem"]["code"] == "NOT_FOUND" and answer["items"][1]["job"] is None
     assert answer["items"][3]["problem"]["code"] == "QUOTA_EXCEEDED"
     assert [i["job"]["params"]["prompt"] for i in answer["items"] if i["job"]] == ["one", "two"]
 
@@ -127,6 +127,11 @@ def test_a_batch_is_1_to_100_jobs_and_needs_the_write_scope(api: Api) -> None:
     for jobs in ([], [body()] * 101):
         assert_problem(api.client.post("/v1/jobs/batch", headers=alice.headers, json={"jobs": jobs}), 422,
                        "VALIDATION_ERROR")
+    misfits = ({**body(), "provider_id": "nope"}, {**body(), "params": {}}, {**body(), "input_asset_ids": ["a"]})
+    for misfit in misfits:
+        refused = api.client.post("/v1/jobs/batch", headers=alice.headers, json={"jobs": [body(), misfit]})
+        assert str(assert_problem(refused, 422, "VALIDATION_ERROR")["field"]).startswith("jobs[1]")
+    assert api.client.get("/v1/jobs", headers=alice.headers).json()["items"] == []
     reader = api.client.post("/v1/api-keys", headers=alice.headers,
                              json={"name": "r", "scopes": ["jobs:read"]}).json()["key"]
     refused = api.client.post("/v1/jobs/batch", headers={"Authorization": f"Bearer {reader}"},
