@@ -23,7 +23,7 @@ from domain.audit import AuditEntry, AuditFilter
 from domain.errors import DomainError
 from domain.events import DomainEvent
 from domain.jobs import Job, JobStatus
-from domain.ledger import CreditBalance, CreditHold, LedgerTransaction
+from domain.ledger import CreditBalance, CreditHold, LedgerEntry, LedgerTransaction
 from domain.lineage import LineageEdge
 from domain.pagination import Cursor, Page
 from domain.providers import (
@@ -171,6 +171,9 @@ class LedgerRepository(Protocol):
         """Write a settled hold only if the stored one is still open (exactly once)."""
     async def transactions(self, user_id: str | None = None) -> list[LedgerTransaction]: ...
     async def holds(self, user_id: str | None = None) -> list[CreditHold]: ...
+    async def history(self, user_id: str, before_seq: int | None, limit: int) -> list[LedgerEntry]:
+        """The user's transactions before `before_seq` (all when None), newest first, at
+        most `limit`, each with the user's balance right after it."""
 
 
 class UsageDelta(msgspec.Struct, frozen=True, kw_only=True):
@@ -185,6 +188,9 @@ class UsageRepository(Protocol):
         """Count one more job created today unless that passes `limit`."""
     async def add(self, user_id: str, day: date, delta: UsageDelta) -> None: ...
     async def get(self, user_id: str, day: date) -> DailyUsage: ...
+    async def between(self, user_id: str, first: date, last: date) -> list[DailyUsage]:
+        """The user's stored days from `first` to `last` (both included), oldest first;
+        days with nothing counted may be missing."""
 
 
 class AuditRepository(Protocol):

@@ -35,6 +35,7 @@ from application.auth.password import ChangePassword
 from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
 from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
+from application.billing.history import GetLedger, GetUsage
 from application.bootstrap_admin import EnsureAdmin
 from application.jobs.batch import CreateJobs
 from application.jobs.cancel import CancelJob
@@ -78,7 +79,7 @@ USE_CASES: tuple[type, ...] = (
     AddPrivateAccount, ListPrivateAccounts, DeletePrivateAccount,
     ListAudit, ProviderStats,
     AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
-    ChangePassword, RetryJob, DeleteJob, CreateJobs,
+    ChangePassword, RetryJob, DeleteJob, CreateJobs, GetUsage, GetLedger,
 )
 
 

@@ -37,13 +37,16 @@ class CreateJobs:
         """What the API schema says of a job body: provider, operation, params, inputs."""
         priced = price_request(self._providers, request)
         if isinstance(priced, Failure):
-            return priced.failure()
+            refused: DomainError = priced.failure()
+            return refused
         spec, inputs = priced.unwrap().spec, request.input_asset_ids
         if len(set(inputs)) != len(inputs):
             return validation("input_asset_ids has duplicates", "input_asset_ids")
         if len(inputs) > spec.max_inputs or (request.parent_job_id is None and len(inputs) < spec.min_inputs):
             counted = check_input_count(spec, len(inputs))
-            return counted.failure() if isinstance(counted, Failure) else None
+            if isinstance(counted, Failure):
+                error: DomainError = counted.failure()
+                return error
         return None
 
     async def __call__(self, actor: Actor, requests: Sequence[JobRequest], idempotency_key: str | None = None
