@@ -153,3 +153,11 @@ def test_wrong_keys_are_rate_limited_per_client_and_valid_keys_are_not(api: Api)
     limited = api.client.get("/v1/jobs", headers=bearer("pxr_garbage"))
     assert assert_problem(limited, 429, "RATE_LIMITED") and int(limited.headers["retry-after"]) > 0
     assert all(api.client.get("/v1/jobs", headers=bearer(key)).status_code == 200 for _ in range(30))
+
+
+def test_a_user_holds_at_most_100_keys(api: Api) -> None:
+    alice = api.register("alice")
+    made = [make_key(api, alice, name=f"k{i}") for i in range(100)]
+    assert_problem(api.client.post("/v1/api-keys", headers=alice.headers, json={"name": "one more"}), 409, "CONFLICT")
+    assert api.client.delete(f"/v1/api-keys/{made[0]['id']}", headers=alice.headers).status_code == 204
+    assert make_key(api, alice, name="now there is room")["key"].startswith("pxr_")
