@@ -23,6 +23,8 @@ class AuthPolicy(msgspec.Struct, frozen=True, kw_only=True):
     known_client: timedelta = timedelta(days=90)  # a login from a client within this makes it known
     signup_credits: int = 1000
     session_cache_seconds: int = 30  # how long Authenticate may trust a cached session; 0: never
+    api_key_failures_per_client: int = 20  # wrong API keys a client may send per window
+    api_key_failure_window_seconds: int = 300
 
 
 class PipelinePolicy(msgspec.Struct, frozen=True, kw_only=True):

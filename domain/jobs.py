@@ -99,6 +99,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     version: int = 0
     webhook_url: str | None = None  # Replicate's shape: this job's events go here too
     webhook_events: tuple[str, ...] | None = None  # None: every terminal event
+    retried_from: str | None = None
+    """The failed or cancelled job this one re-runs (POST /v1/jobs/{id}/retry)."""
+    deleted_at: datetime | None = None
+    """Deleted by its owner: gone from listings; its ledger, audit and assets stay."""
 
     def __post_init__(self) -> None:
         if not MIN_PRIORITY <= self.priority <= MAX_PRIORITY:
@@ -111,6 +115,10 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
 
 
 def check_priority(priority: int) -> Result[int, DomainError]:

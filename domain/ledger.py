@@ -192,3 +192,39 @@ def invariant_violations(transactions: Iterable[LedgerTransaction], holds: Itera
         if total != expected:
             problems.append(f"{held_account(user_id)} is {total} but open holds sum to {expected}")
     return problems
+
+
+class LedgerEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One of a user's ledger transactions, with the user's balance right after it."""
+
+    seq: int  # the ledger's order: later transactions have larger numbers
+    tx: LedgerTransaction
+    available_after: int
+    held_after: int
+
+    @property
+    def available_change(self) -> int:
+        return _deltas_of(self.tx)[0]
+
+    @property
+    def held_change(self) -> int:
+        return _deltas_of(self.tx)[1]
+
+
+def _deltas_of(tx: LedgerTransaction) -> tuple[int, int]:
+    available, held = available_account(tx.user_id), held_account(tx.user_id)
+    return (sum(p.amount for p in tx.postings if p.account == available),
+            sum(p.amount for p in tx.postings if p.account == held))
+
+
+def entries_newest_first(newest_first: Iterable[tuple[int, LedgerTransaction]], balance_after_newest: CreditBalance
+                         ) -> list[LedgerEntry]:
+    """Entries for transactions given newest first, walking back from the balance right
+    after the newest of them."""
+    entries: list[LedgerEntry] = []
+    available, held = balance_after_newest.available, balance_after_newest.held
+    for seq, tx in newest_first:
+        entries.append(LedgerEntry(seq=seq, tx=tx, available_after=available, held_after=held))
+        moved_available, moved_held = _deltas_of(tx)
+        available, held = available - moved_available, held - moved_held
+    return entries

@@ -18,6 +18,7 @@ import msgspec
 from returns.result import Result
 
 from domain.accounts import ProviderAccount, SelectionPolicy
+from domain.api_keys import ApiKey, KeyOwner
 from domain.assets import Asset, AssetSource, MediaType, ProviderUpload
 from domain.audit import AuditEntry, AuditFilter
 from domain.credentials import Credential
@@ -25,7 +26,7 @@ from domain.dispatch import ClaimedJobs
 from domain.errors import DomainError
 from domain.events import DomainEvent
 from domain.jobs import Job, JobStatus
-from domain.ledger import CreditBalance, CreditHold, LedgerTransaction
+from domain.ledger import CreditBalance, CreditHold, LedgerEntry, LedgerTransaction
 from domain.lineage import LineageEdge
 from domain.outbound import DeliveryAttempt, SendResult, TerminalJob, WebhookDelivery, WebhookEndpoint
 from domain.pagination import Cursor, Page
@@ -77,6 +78,9 @@ class JobFilter(msgspec.Struct, frozen=True, kw_only=True):
     provider_id: str | None = None
     operation_type: str | None = None
     workspace_id: str | None = None
+    name_prefix: str | None = None
+    created_after: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
 
 
 class JobRepository(Protocol):
@@ -84,7 +88,8 @@ class JobRepository(Protocol):
         """False when the user already has a job with this idempotency key."""
     async def get(self, job_id: str) -> Job | None: ...
     async def find_by_idempotency_key(self, user_id: str, key: str) -> Job | None: ...
-    async def page(self, where: JobFilter, after: Cursor | None, limit: int) -> Page[Job]: ...
+    async def page(self, where: JobFilter, after: Cursor | None, limit: int) -> Page[Job]:
+        """Newest first; deleted jobs are never listed."""
     async def save(self, job: Job, expected_version: int) -> bool:
         """Write `job` (with version = expected_version + 1) only if the stored version
         is still `expected_version`: optimistic concurrency for workers and cancels."""
@@ -177,6 +182,9 @@ class LedgerRepository(Protocol):
         """Write a settled hold only if the stored one is still open (exactly once)."""
     async def transactions(self, user_id: str | None = None) -> list[LedgerTransaction]: ...
     async def holds(self, user_id: str | None = None) -> list[CreditHold]: ...
+    async def history(self, user_id: str, before_seq: int | None, limit: int) -> list[LedgerEntry]:
+        """The user's transactions before `before_seq` (all when None), newest first, at
+        most `limit`, each with the user's balance right after it."""
 
 
 class UsageDelta(msgspec.Struct, frozen=True, kw_only=True):
@@ -191,6 +199,9 @@ class UsageRepository(Protocol):
         """Count one more job created today unless that passes `limit`."""
     async def add(self, user_id: str, day: date, delta: UsageDelta) -> None: ...
     async def get(self, user_id: str, day: date) -> DailyUsage: ...
+    async def between(self, user_id: str, first: date, last: date) -> list[DailyUsage]:
+        """The user's stored days from `first` to `last` (both included), oldest first;
+        days with nothing counted may be missing."""
 
 
 class AuditRepository(Protocol):
@@ -244,6 +255,19 @@ class WebhookDeliveryRepository(Protocol):
         """Every delivery of the job's events (endpoints and its own webhook_url), oldest first."""
     async def attempts(self, delivery_ids: Sequence[str]) -> list[DeliveryAttempt]:
         """Oldest first."""
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+    async def get(self, key_id: str) -> ApiKey | None: ...
+    async def with_owner(self, key_id: str) -> tuple[ApiKey, KeyOwner] | None:
+        """The key and what checking it needs about its owner, in one statement."""
+    async def live_for(self, user_id: str) -> list[ApiKey]:
+        """The user's keys that are not revoked (expired ones too), newest first."""
+    async def count_live(self, user_id: str) -> int:
+        """The user's keys that are not revoked."""
+    async def revoke(self, key_id: str, now: datetime) -> bool:
+        """False when the key is unknown or already revoked."""
+    async def touch(self, key_id: str, now: datetime, older_than: datetime) -> None:
+        """Set `last_used_at` to `now` only where it is unset or before `older_than`."""
 
 
 class UnitOfWork(Protocol):
@@ -263,6 +287,7 @@ class UnitOfWork(Protocol):
     webhooks: WebhookRepository
     hook_endpoints: WebhookEndpointRepository
     hook_deliveries: WebhookDeliveryRepository
+    api_keys: ApiKeyRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

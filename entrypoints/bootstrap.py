@@ -23,19 +23,25 @@ from application.accounts.admin import (
 from application.accounts.private import AddPrivateAccount, DeletePrivateAccount, ListPrivateAccounts
 from application.admin.audit_log import ListAudit
 from application.admin.stats import ProviderStats
+from application.api_keys.manage import CreateApiKey, ListApiKeys, MintApiKey, RevokeApiKey
 from application.assets.delete import DeleteAsset
 from application.assets.lineage import GetLineage
 from application.assets.queries import AssetContent, GetAsset, ListAssets
 from application.assets.upload import UploadAsset
 from application.audit import AuditTrail
 from application.auth.authenticate import Authenticate, ReadAccessToken
+from application.auth.authenticate_key import AuthenticateKey
 from application.auth.login import LogIn
+from application.auth.password import ChangePassword
 from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
 from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
+from application.billing.history import GetLedger, GetUsage
 from application.bootstrap_admin import EnsureAdmin
+from application.jobs.batch import CreateJobs
 from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob
+from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
 from application.jobs.waiting import ExplainWait, UsableProviders
@@ -90,6 +96,8 @@ USE_CASES: tuple[type, ...] = (
     ListAudit, ProviderStats,
     CreateWebhookEndpoint, ListWebhookEndpoints, GetWebhookEndpoint, UpdateWebhookEndpoint, DeleteWebhookEndpoint,
     RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks, ListJobDeliveries,
+    AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
+    ChangePassword, RetryJob, DeleteJob, CreateJobs, GetUsage, GetLedger,
 )
 
 

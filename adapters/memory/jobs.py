@@ -55,6 +55,11 @@ class InMemoryJobRepository:
                 and (where.provider_id is None or job.provider_id == where.provider_id)
                 and (where.operation_type is None or job.operation_type == where.operation_type)
                 and (where.workspace_id is None or job.workspace_id == where.workspace_id)
+                and (where.name_prefix is None
+                     or (job.name is not None and job.name.startswith(where.name_prefix)))
+                and (where.created_after is None or job.created_at >= where.created_after)
+                and (where.created_before is None or job.created_at < where.created_before)
+                and job.deleted_at is None
             )
 
         chosen = (j for j in self._state.jobs.values() if matches(j))

@@ -11,8 +11,10 @@ from domain.ledger import (
     CreditBalance,
     CreditHold,
     HoldStatus,
+    LedgerEntry,
     LedgerTransaction,
     apply_to_balance,
+    entries_newest_first,
     is_spendable,
 )
 from domain.ports import UsageDelta
@@ -53,6 +55,14 @@ class InMemoryLedgerRepository:
     async def holds(self, user_id: str | None = None) -> list[CreditHold]:
         return [h for h in self._state.holds.values() if user_id is None or h.user_id == user_id]
 
+    async def history(self, user_id: str, before_seq: int | None, limit: int) -> list[LedgerEntry]:
+        mine = [(seq, tx) for seq, tx in enumerate(self._state.transactions, start=1)
+                if tx.user_id == user_id and (before_seq is None or seq < before_seq)]
+        balance = CreditBalance(user_id)
+        for _, tx in mine:
+            balance = apply_to_balance(balance, tx)
+        return entries_newest_first(reversed(mine[-limit:] if limit > 0 else []), balance)
+
 
 class InMemoryUsageRepository:
     def __init__(self, state: MemoryState) -> None:
@@ -60,6 +70,10 @@ class InMemoryUsageRepository:
 
     async def get(self, user_id: str, day: date) -> DailyUsage:
         return self._state.usage.get((user_id, day), DailyUsage(user_id=user_id, day=day))
+
+    async def between(self, user_id: str, first: date, last: date) -> list[DailyUsage]:
+        return sorted((u for (owner, day), u in self._state.usage.items() if owner == user_id and first <= day <= last),
+                      key=lambda u: u.day)
 
     async def try_count_job(self, user_id: str, day: date, limit: int | None) -> bool:
         usage = await self.get(user_id, day)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from domain.accounts import ProviderAccount
+from domain.api_keys import ApiKey
 from domain.assets import Asset, ProviderUpload
 from domain.audit import AuditEntry
 from domain.jobs import Job
@@ -44,6 +45,7 @@ class MemoryState:
     hook_keys: dict[str, str] = field(default_factory=dict)
     hook_deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
     hook_attempts: list[DeliveryAttempt] = field(default_factory=list)
+    api_keys: dict[str, ApiKey] = field(default_factory=dict)
 
     def snapshot(self) -> MemoryState:
         return MemoryState(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})

@@ -9,6 +9,7 @@ from typing import Self
 
 from adapters import uow_steps
 from adapters.memory.accounts import InMemoryAccountRepository
+from adapters.memory.api_keys import InMemoryApiKeyRepository
 from adapters.memory.assets import (
     InMemoryAssetRepository,
     InMemoryLineageRepository,
@@ -31,6 +32,7 @@ from domain.outbound import TerminalJob
 from domain.pagination import Cursor, Page
 from domain.ports import (
     AccountRepository,
+    ApiKeyRepository,
     AssetFilter,
     AssetRepository,
     AuditRepository,
@@ -75,6 +77,7 @@ class InMemoryUnitOfWork:
         self.webhooks: WebhookRepository = InMemoryWebhookRepository(state)
         self.hook_endpoints: WebhookEndpointRepository = InMemoryWebhookEndpointRepository(state)
         self.hook_deliveries: WebhookDeliveryRepository = InMemoryWebhookDeliveryRepository(state)
+        self.api_keys: ApiKeyRepository = InMemoryApiKeyRepository(state)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

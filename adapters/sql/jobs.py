@@ -65,6 +65,15 @@ class SqlJobRepository:
         ):
             if value is not None:
                 query = query.where(column == str(value))
+        if where.name_prefix is not None:
+            # exact and case-sensitive on both dialects (SQLite's LIKE ignores ASCII case)
+            prefix = where.name_prefix
+            query = query.where(func.substr(jobs.c.name, 1, len(prefix)) == prefix)
+        if where.created_after is not None:
+            query = query.where(jobs.c.created_at >= where.created_after)
+        if where.created_before is not None:
+            query = query.where(jobs.c.created_at < where.created_before)
+        query = query.where(jobs.c.deleted_at.is_(None))
         return await keyset_page(self._conn, query, jobs.c.created_at, jobs.c.id, after, limit,
                                  to_job, lambda j: (j.created_at, j.id))
 

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql.dialect import upsert
@@ -28,9 +28,11 @@ from domain.ledger import (
     CreditBalance,
     CreditHold,
     HoldStatus,
+    LedgerEntry,
     LedgerTransaction,
     Posting,
     available_account,
+    entries_newest_first,
     held_account,
 )
 from domain.ports import UsageDelta
@@ -128,6 +130,38 @@ class SqlLedgerRepository:
             result.append(msgspec.convert(data, LedgerTransaction))
         return result
 
+    async def history(self, user_id: str, before_seq: int | None, limit: int) -> list[LedgerEntry]:
+        """Three reads: the page of transactions, their postings, and the user's balance
+        right after the newest of them (a sum over the user's postings up to it)."""
+        txs = ledger_transactions
+        query = select(txs).where(txs.c.user_id == user_id).order_by(txs.c.seq.desc()).limit(max(0, limit))
+        if before_seq is not None:
+            query = query.where(txs.c.seq < before_seq)
+        rows = (await self._conn.execute(query)).all()
+        if not rows:
+            return []
+        postings: dict[str, list[Posting]] = defaultdict(list)
+        found = await self._conn.execute(
+            select(ledger_postings).where(ledger_postings.c.tx_id.in_([row.id for row in rows]))
+            .order_by(ledger_postings.c.tx_id, ledger_postings.c.position))
+        for posting in found:
+            postings[posting.tx_id].append(Posting(posting.account, posting.amount))
+        available, held = available_account(user_id), held_account(user_id)
+        totals: dict[str, int] = {row[0]: int(row[1]) for row in await self._conn.execute(
+            select(ledger_postings.c.account, func.sum(ledger_postings.c.amount))
+            .join(txs, txs.c.id == ledger_postings.c.tx_id)
+            .where(txs.c.user_id == user_id, txs.c.seq <= rows[0].seq,
+                   ledger_postings.c.account.in_([available, held]))
+            .group_by(ledger_postings.c.account))}
+        newest: list[tuple[int, LedgerTransaction]] = []
+        for row in rows:
+            data = as_dict(row)
+            seq = data.pop("seq")
+            data["postings"] = postings[row.id]
+            newest.append((seq, msgspec.convert(data, LedgerTransaction)))
+        balance = CreditBalance(user_id, int(totals.get(available, 0)), int(totals.get(held, 0)))
+        return entries_newest_first(newest, balance)
+
     async def holds(self, user_id: str | None = None) -> list[CreditHold]:
         query = select(credit_holds).order_by(credit_holds.c.created_at, credit_holds.c.id)
         if user_id is not None:
@@ -148,6 +182,11 @@ class SqlUsageRepository:
         if row is None:
             return DailyUsage(user_id=user_id, day=day)
         return convert(row, DailyUsage)
+
+    async def between(self, user_id: str, first: date, last: date) -> list[DailyUsage]:
+        query = (select(daily_usage).where(daily_usage.c.user_id == user_id, daily_usage.c.day >= first,
+                                           daily_usage.c.day <= last).order_by(daily_usage.c.day))
+        return [convert(row, DailyUsage) for row in await self._conn.execute(query)]
 
     async def try_count_job(self, user_id: str, day: date, limit: int | None) -> bool:
         await self._ensure_row(user_id, day)

@@ -78,6 +78,11 @@ page AS (
       AND (%(provider_id)s::text IS NULL OR j.provider_id = %(provider_id)s::text)
       AND (%(operation_type)s::text IS NULL OR j.operation_type = %(operation_type)s::text)
       AND (%(workspace_id)s::text IS NULL OR j.workspace_id = %(workspace_id)s::text)
+      AND (%(name_prefix)s::text IS NULL
+           OR substr(j.name, 1, length(%(name_prefix)s::text)) = %(name_prefix)s::text)
+      AND (%(created_after)s::timestamptz IS NULL OR j.created_at >= %(created_after)s::timestamptz)
+      AND (%(created_before)s::timestamptz IS NULL OR j.created_at < %(created_before)s::timestamptz)
+      AND j.deleted_at IS NULL
       AND {_AFTER.format(t="j")}
     ORDER BY j.created_at DESC, j.id DESC
     LIMIT %(limit)s::int
@@ -184,7 +189,8 @@ async def page_jobs(engine: AsyncEngine, credential: Credential, where: JobFilte
                     limit: int, now: datetime) -> Authorized[Page[Job]]:
     rows = await _rows(engine, JOBS, credential, now, status=_text(where.status), provider_id=where.provider_id,
                        operation_type=where.operation_type, workspace_id=where.workspace_id,
-                       limit=limit + 1, **_after(after))
+                       name_prefix=where.name_prefix, created_after=where.created_after,
+                       created_before=where.created_before, limit=limit + 1, **_after(after))
     return _page(rows, Job, limit, lambda j: (j.created_at, j.id))
 
 

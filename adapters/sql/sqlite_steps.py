@@ -191,8 +191,9 @@ def _page_jobs(conn: sqlite3.Connection, credential: Credential, where: JobFilte
                limit: int, now: datetime) -> Authorized[Page[Job]]:
     rows = _rows(conn, JOBS[credential.kind], {
         **credential_args(credential, now), "status": _text(where.status), "provider_id": where.provider_id,
-        "operation_type": where.operation_type, "workspace_id": where.workspace_id, "limit": limit + 1,
-        **_after(after)})
+        "operation_type": where.operation_type, "workspace_id": where.workspace_id,
+        "name_prefix": where.name_prefix, "created_after": where.created_after,
+        "created_before": where.created_before, "limit": limit + 1, **_after(after)})
     return _page(rows, Job, limit, lambda j: (j.created_at, j.id))
 
 

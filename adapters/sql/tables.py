@@ -157,6 +157,8 @@ jobs = Table(
     Column("claimed_at", UtcDateTime()),
     Column("phase", String(16), nullable=False, server_default=text("'queued'")),
     Column("next_poll_at", UtcDateTime()),
+    Column("retried_from", String(64)),  # no FK: like parent jobs' children, a lookup only
+    Column("deleted_at", UtcDateTime()),
     CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
     CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     CheckConstraint("cost_estimate >= 0", name="cost_nonnegative"),
@@ -432,3 +434,19 @@ outbound_attempts = Table(
     Column("next_attempt_at", UtcDateTime()),
 )
 Index(None, outbound_attempts.c.delivery_id, outbound_attempts.c.attempted_at)
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    _user_fk("user_id"),
+    Column("name", String(128), nullable=False),
+    Column("secret_hash", String(128), nullable=False),
+    Column("prefix", String(128), nullable=False),
+    Column("scopes", Json, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime()),
+    Column("last_used_at", UtcDateTime()),
+    Column("revoked_at", UtcDateTime()),
+    Column("created_by", String(64)),  # no FK: the admin who minted it may go, the key stays
+)
+Index(None, api_keys.c.user_id, api_keys.c.created_at)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
+from adapters.sql.api_keys import SqlApiKeyRepository
 from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlProviderUploadRepository
 from adapters.sql.audit import SqlAuditRepository
 from adapters.sql.jobs import SqlSubmissionRepository
@@ -31,6 +32,7 @@ from domain.outbound import TerminalJob
 from domain.pagination import Cursor, Page
 from domain.ports import (
     AccountRepository,
+    ApiKeyRepository,
     AssetFilter,
     AssetRepository,
     AuditRepository,
@@ -75,6 +77,7 @@ class SqlUnitOfWork:
     webhooks: WebhookRepository
     hook_endpoints: WebhookEndpointRepository
     hook_deliveries: WebhookDeliveryRepository
+    api_keys: ApiKeyRepository
 
     def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self._engine = engine
@@ -105,6 +108,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookRepository(conn)
         self.hook_endpoints = SqlWebhookEndpointRepository(conn, self._box)
         self.hook_deliveries = SqlWebhookDeliveryRepository(conn)
+        self.api_keys = SqlApiKeyRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

@@ -8,6 +8,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from application.policy import AuthPolicy
+from domain.api_keys import Scope
 from domain.credentials import Credential
 from domain.errors import DomainError, unauthenticated
 from domain.ports import CachedSession, Clock, SessionCache, TokenIssuer, UnitOfWorkFactory
@@ -15,18 +16,32 @@ from domain.users import AccessClaims, Role
 
 
 class Principal(msgspec.Struct, frozen=True):
-    """Who is calling: the user, the session their token belongs to, and their role now."""
+    """Who is calling: the user, the session their token belongs to, and their role now.
+
+    A caller by API key has no session (`session_id` is empty): `api_key_id` names the key
+    and `scopes` what it may do; a session may do everything its role allows (`scopes` None).
+    """
 
     user_id: str
     session_id: str
     role: Role
+    api_key_id: str | None = None
+    scopes: frozenset[Scope] | None = None
 
     @property
     def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
+        """An admin, acting with the admin's powers (a key needs the `admin` scope too)."""
+        return self.role is Role.ADMIN and self.allows(Scope.ADMIN)
+
+    def allows(self, scope: Scope) -> bool:
+        return self.scopes is None or scope in self.scopes
 
     @property
     def credential(self) -> Credential:
+        """What the route's own step checks. An API key was checked (live, its owner active)
+        by its own read when the request came in; the step checks the owner is active."""
+        if self.api_key_id is not None:
+            return Credential.of_user(self.user_id)
         return Credential.of_session(self.user_id, self.session_id)
 
 

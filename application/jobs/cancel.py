@@ -58,7 +58,7 @@ class CancelJob:
                       outbox: Outbox) -> Result[tuple[Job, Job], DomainError] | None:
         now = self._clock.now()
         job = await uow.jobs.get(job_id)
-        if job is None or job.user_id != actor.user_id:
+        if job is None or job.user_id != actor.user_id or job.is_deleted:
             return Failure(not_found("job"))
         cancelled = cancel(job, now)
         if isinstance(cancelled, Failure):

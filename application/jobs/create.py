@@ -132,8 +132,8 @@ class CreateJob:
         self._events = events
         self._signal = signal
 
-    async def __call__(self, actor: Actor, request: JobRequest,
-                       idempotency_key: str | None = None) -> Result[Created, DomainError]:
+    async def __call__(self, actor: Actor, request: JobRequest, idempotency_key: str | None = None, *,
+                       retried_from: str | None = None) -> Result[Created, DomainError]:
         priced = price_request(self._providers, request)
         if isinstance(priced, Failure):
             return Failure(priced.failure())
@@ -154,7 +154,7 @@ class CreateJob:
             if earlier is not None:
                 return replayed(earlier, fingerprint)
         now = self._clock.now()
-        draft = self._draft(actor, request, priced.unwrap(), idempotency_key, fingerprint, now)
+        draft = self._draft(actor, request, priced.unwrap(), idempotency_key, fingerprint, now, retried_from)
         credential = credential_of(actor)
         outcome = await self._uow.create_job(credential, draft, now)
         match outcome.status:
@@ -179,7 +179,7 @@ class CreateJob:
                 return Failure(refused(credential))
 
     def _draft(self, actor: Actor, request: JobRequest, priced: Priced, idempotency_key: str | None,
-               fingerprint: str, now: datetime) -> JobDraft:
+               fingerprint: str, now: datetime, retried_from: str | None = None) -> JobDraft:
         job_id = self._ids.new_id()
         hold, hold_tx = place_hold(self._ids.new_id(), self._ids.new_id(), actor.user_id, priced.cost, now,
                                    job_id=job_id).unwrap()
@@ -191,7 +191,7 @@ class CreateJob:
             run_after=max(now, request.scheduled_at) if request.scheduled_at else now,
             parent_job_id=request.parent_job_id, max_attempts=DEFAULT_MAX_ATTEMPTS,
             cost_estimate=priced.cost, hold_id=hold.id, idempotency_key=idempotency_key,
-            request_fingerprint=fingerprint, created_at=now, updated_at=now,
+            request_fingerprint=fingerprint, created_at=now, updated_at=now, retried_from=retried_from,
             webhook_url=request.webhook_url,
             webhook_events=tuple(dict.fromkeys(request.webhook_events_filter))
             if request.webhook_events_filter is not None else None,

@@ -16,9 +16,12 @@ from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 
 from application.auth.authenticate import Authenticate, Principal, ReadAccessToken
+from application.auth.authenticate_key import AuthenticateKey
+from domain.api_keys import Scope, looks_like_key
 from domain.errors import forbidden, unauthenticated
 from entrypoints.bootstrap import Ports
 from entrypoints.http.errors import ProblemException, ok
+from entrypoints.http.scopes import ANY_KEY, required_scope
 from entrypoints.http.session_cookie import cookie_token
 
 MAX_TOKEN = 4096
@@ -73,10 +76,31 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
     cached = connection.scope.get("auth")
     if isinstance(cached, Principal):
         return cached
-    check: Authenticate = container_of(connection).resolve(Authenticate)
-    principal = ok(await check(presented_token(connection)))
+    token = presented_token(connection)
+    if looks_like_key(token):
+        check_key: AuthenticateKey = container_of(connection).resolve(AuthenticateKey)
+        principal = ok(await check_key(token, client_of(connection)))
+        check_scope(connection, principal)
+    else:
+        check: Authenticate = container_of(connection).resolve(Authenticate)
+        principal = ok(await check(token))
     connection.scope["auth"] = principal  # where Litestar keeps `request.auth`
     return principal
+
+
+def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+    return connection.client.host if connection.client else "unknown"
+
+
+def check_scope(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+    """403 unless the API key may call this route (sessions may call every route)."""
+    handler = connection.scope.get("route_handler")
+    override = handler.opt.get("scope") if handler is not None else None
+    needed = required_scope(str(connection.scope.get("method", "GET")), connection.url.path, override)
+    if needed is None:
+        raise ProblemException(forbidden("this route needs a signed-in session, not an API key"))
+    if needed != ANY_KEY and not principal.allows(Scope(needed)):
+        raise ProblemException(forbidden(f"this API key lacks the scope {needed!r}"))
 
 
 # Route option: the route's use case checks the caller's credential inside its own atomic
@@ -96,7 +120,7 @@ def claimed(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     if isinstance(cached, Principal):
         return cached
     read: ReadAccessToken = container_of(connection).resolve(ReadAccessToken)
-    principal = ok(read(bearer_token(connection)))
+    principal = ok(read(presented_token(connection)))
     connection.scope["claimed_principal"] = principal  # type: ignore[typeddict-unknown-key]
     return principal
 
@@ -104,7 +128,7 @@ def claimed(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 async def require_user(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard: a valid bearer token, before the body is even read; the session and user are
     checked here too unless the route checks them in its own step (CHECKED_IN_STEP)."""
-    if checked_in_step(handler):
+    if checked_in_step(handler) and not presents_key(connection):
         claimed(connection)
         return
     await authenticate(connection)
@@ -116,8 +140,13 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise ProblemException(forbidden())
 
 
+def presents_key(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    """An API key is checked by its own read (with its scopes), on every route."""
+    return looks_like_key(presented_token(connection))
+
+
 async def current_principal(request: Request[Any, Any, Any]) -> Principal:
-    if checked_in_step(request.route_handler):
+    if checked_in_step(request.route_handler) and not presents_key(request):
         return claimed(request)
     return await authenticate(request)
 

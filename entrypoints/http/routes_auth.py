@@ -10,6 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from application.auth.authenticate import Principal
 from application.auth.login import LogIn
+from application.auth.password import ChangePassword
 from application.auth.refresh import RefreshSession
 from application.auth.register import RegisterUser
 from application.auth.sessions import ListSessions, LogOut, RevokeAllSessions, RevokeSession
@@ -19,6 +20,7 @@ from entrypoints.http.deps import BEARER_SECURITY, doc, require_user, uses
 from entrypoints.http.errors import ok, problems
 from entrypoints.http.schemas_users import (
     LoginIn,
+    PasswordChangeIn,
     RefreshIn,
     RegisterIn,
     RevokedOut,
@@ -82,5 +84,14 @@ async def revoke_all(principal: NamedDependency[Principal],
     return RevokedOut(revoked=ok(await revoke_all(principal.user_id)))
 
 
+@post("/password", status_code=204, summary="Change my password", operation_id="changePassword",
+      description=doc(ChangePassword) + "\n\nNeeds a signed-in session: an API key cannot change it (403).",
+      guards=[require_user], dependencies=uses(change_password=ChangePassword), security=BEARER_SECURITY,
+      responses=problems(401, 403, 422, 429))
+async def change_password(data: JSONBody[PasswordChangeIn], principal: NamedDependency[Principal],
+                          change_password: NamedDependency[ChangePassword]) -> None:
+    ok(await change_password(principal.user_id, principal.session_id, data.current_password, data.new_password))
+
+
 router = Router(path="/v1/auth", tags=["auth"], route_handlers=[
-    register, login, refresh, logout, sessions, revoke_session, revoke_all])
+    register, login, refresh, logout, sessions, revoke_session, revoke_all, change_password])

@@ -24,6 +24,7 @@ from domain.jobs import Job, JobStatus, OperationType
 from domain.ports import EventBus
 from entrypoints.http.deps import BEARER_SECURITY, CHECKED_IN_STEP, doc, ports_of, require_user, uses
 from entrypoints.http.errors import ok, problems
+from entrypoints.http.routes_jobs_more import CreatedBound, NamePrefix, check_query_times, remove
 from entrypoints.http.schemas_jobs import (
     JobIn,
     JobList,
@@ -59,13 +60,17 @@ async def quote(data: JSONBody[QuoteIn], quote_job: NamedDependency[QuoteJob]) -
 
 @get("/", operation_id="listJobs", summary="My jobs", description=doc(ListJobs), dependencies=uses(list_jobs=ListJobs),
      responses=problems(401, 422), opt=CHECKED_IN_STEP)
-async def my_jobs(principal: NamedDependency[Principal], list_jobs: NamedDependency[ListJobs],
+async def my_jobs(request: Request[Any, Any, Any], principal: NamedDependency[Principal],
+                  list_jobs: NamedDependency[ListJobs],
                   status: FromQuery[JobStatus | None] = None, provider_id: FromQuery[str | None] = None,
                   operation_type: FromQuery[OperationType | None] = None,
                   workspace_id: FromQuery[str | None] = None, cursor: FromQuery[str | None] = None,
-                  limit: FromQuery[int | None] = None) -> JobList:
+                  limit: FromQuery[int | None] = None, name: NamePrefix = None,
+                  created_after: CreatedBound = None, created_before: CreatedBound = None) -> JobList:
+    check_query_times(request, created_after=created_after, created_before=created_before)
     page = ok(await list_jobs(principal, status=status, provider_id=provider_id, operation_type=operation_type,
-                              workspace_id=workspace_id, cursor=cursor, limit=limit))
+                              workspace_id=workspace_id, cursor=cursor, limit=limit, name=name,
+                              created_after=created_after, created_before=created_before))
     return JobList(items=[job_out(j) for j in page.items], next_cursor=page.next_cursor)
 
 
@@ -156,4 +161,4 @@ async def with_heartbeat(source: AsyncIterator[DomainEvent], seconds: float) -> 
 
 
 router = Router(path="/v1/jobs", tags=["jobs"], guards=[require_user], security=BEARER_SECURITY,
-                route_handlers=[submit, quote, my_jobs, one_job, cancel, events])
+                route_handlers=[submit, quote, my_jobs, one_job, cancel, events, remove])

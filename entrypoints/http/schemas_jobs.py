@@ -89,6 +89,7 @@ class JobOut(msgspec.Struct, kw_only=True):
     claimed_at: datetime | None = None
     waiting_reason: WaitingReason | None = None
     waiting_until: datetime | None = None
+    retried_from: str | None = None  # the failed or cancelled job this one re-runs
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -111,6 +112,7 @@ def job_out(job: Job, waiting: Waiting | None = None) -> JobOut:
         claimed_at=utc_or_none(job.claimed_at),
         waiting_reason=waiting.reason if waiting else None,
         waiting_until=utc_or_none(waiting.until) if waiting else None,
+        retried_from=job.retried_from,
     )
 
 

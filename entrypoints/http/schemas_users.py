@@ -41,6 +41,11 @@ class LoginIn(In, frozen=True):
     password: Password
 
 
+class PasswordChangeIn(In, frozen=True):
+    current_password: Password
+    new_password: NewPassword
+
+
 class RefreshIn(In, frozen=True):
     refresh_token: Annotated[str, Meta(max_length=1024)]
 

@@ -114,6 +114,7 @@ REASONS: dict[str, ErrorCode] = {
     "too large": ErrorCode.PAYLOAD_TOO_LARGE,
     "an unsupported file type": ErrorCode.UNSUPPORTED_MEDIA_TYPE,
     "already finished": ErrorCode.INVALID_TRANSITION,
+    "not finished yet": ErrorCode.INVALID_TRANSITION,
     "a different request under the same key": ErrorCode.IDEMPOTENCY_MISMATCH,
 }
 FAILURE_REASONS: dict[str, str] = {

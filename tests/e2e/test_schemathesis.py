@@ -13,7 +13,8 @@ Three rules no schema can state; cases generated as valid are kept valid:
 - a `cursor` is issued by the server (`next_cursor`): a made-up one is a 422, so it is dropped;
 - an `Idempotency-Key` sent again with another body is a 422 (SPEC), so the key is made
   unique to its body (sending the same body again still replays the same job);
-- the audit log's `since` after its `until` is a 422: the two are swapped.
+- the audit log's `since` after its `until` is a 422: the two are swapped;
+- an API key's `expires_at` must be in the future (422 otherwise): a past one is dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -122,10 +123,20 @@ def keep_valid(case: schemathesis.Case) -> None:
         since, until = case.query.get("since"), case.query.get("until")
         if isinstance(since, str) and isinstance(until, str) and moment(since) > moment(until):
             case.query["since"], case.query["until"] = until, since
+    if isinstance(case.body, dict) and isinstance(case.body.get("expires_at"), str) \
+            and in_the_past(case.body["expires_at"]):
+        case.body.pop("expires_at")
     key = case.headers.get(IDEMPOTENCY_KEY) if case.headers else None
     if isinstance(key, str) and key:
         digest = hashlib.sha256(json.dumps(case.body, sort_keys=True, default=str).encode()).hexdigest()[:16]
         case.headers[IDEMPOTENCY_KEY] = f"{key[:200]}.{digest}"
+
+
+def in_the_past(text: str) -> bool:
+    try:
+        return moment(text) <= datetime.now(UTC)
+    except (ValueError, OverflowError):  # no UTC equivalent: the server refuses it as out of range
+        return False
 
 
 def moment(text: str) -> datetime:

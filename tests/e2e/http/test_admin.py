@@ -22,6 +22,9 @@ ADMIN_ROUTES = [
     ("GET", "/v1/admin/users", None),
     ("PATCH", "/v1/admin/users/{id}", {"is_active": False}),
     ("POST", "/v1/admin/users/{id}/credits", {"amount": 5}),
+    ("POST", "/v1/admin/users/{id}/api-keys", {"name": "backend"}),
+    ("GET", "/v1/admin/users/{id}/usage", None),
+    ("GET", "/v1/admin/users/{id}/ledger", None),
     ("GET", "/v1/admin/audit", None),
     ("GET", "/v1/admin/stats", None),
 ]

@@ -92,6 +92,8 @@ ISOLATED = {
     ("GET", "/v1/webhook-endpoints/{endpoint_id:str}/deliveries"),
     ("POST", "/v1/webhook-endpoints/{endpoint_id:str}/deliveries/{delivery_id:str}/replay"),
     ("GET", "/v1/jobs/{job_id:str}/webhook-deliveries"),
+    ("DELETE", "/v1/api-keys/{key_id:str}"),
+    ("POST", "/v1/jobs/{job_id:str}/retry"), ("DELETE", "/v1/jobs/{job_id:str}"),
 }
 NOT_USER_OWNED = ("/v1/admin/", "/v1/webhooks/", "/schema", "/console/static")  # admin: 403 for users (test_admin)
 
@@ -113,6 +115,7 @@ def test_another_users_objects_are_404(api: Api) -> None:
                                       json={"provider_id": "sim", "label": "own", "secret": "k"}).json()["id"],
         "session_id": alice.session_id,
         **hooks,
+        "key_id": api.client.post("/v1/api-keys", headers=alice.headers, json={"name": "own"}).json()["id"],
     }
     for method, template in sorted(ISOLATED):
         path = re.sub(r"\{(\w+):str\}", lambda m: ids[m.group(1)], template)
