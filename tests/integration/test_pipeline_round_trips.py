@@ -28,7 +28,7 @@ from tests.support.wiring import Wiring, memory_ports
 
 pytestmark = pytest.mark.postgres
 
-JOB_BUDGET = 45  # claim and reserve 10, submit 5 + 4, attach 5, read 4, complete 17 (was 48)
+JOB_BUDGET = 46  # claim and reserve 10, submit 5 + 4, attach 5, read 4, complete 17, webhook outbox 1 (was 48)
 POLL_BUDGET = 13  # re-claim 5, read 4, next poll 3, plus the shared claim's BEGIN (was 14)
 
 
