@@ -12,11 +12,12 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import api, contention, latency, lineage, memory, pipeline, polling
+from bench import api, contention, latency, lineage, memory, pipeline, polling, roundtrips, scaling
 from bench.common import Results, Row, machine, scale
 
 BENCHMARKS = {"api": api.run, "pipeline": pipeline.run, "latency": latency.run, "contention": contention.run,
-              "lineage": lineage.run, "memory": memory.run, "polling": polling.run}
+              "lineage": lineage.run, "memory": memory.run, "polling": polling.run, "scaling": scaling.run,
+              "roundtrips": roundtrips.run}
 RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
 HEADER = ("benchmark", "metric", "pixrelay", "baseline", "ratio", "goal", "met?")
 

@@ -1,5 +1,6 @@
 """1. The API: POST /v1/jobs and GET /v1/jobs/{id} against bare Litestar endpoints doing one
-statement on the same database, with the same client and concurrency."""
+statement on the same database, with the same client and concurrency. POST in two shapes:
+one hot user sending everything (their rows serialise) and 64 users at once, one each."""
 
 from __future__ import annotations
 
@@ -25,8 +26,14 @@ from bench.common import (
     sized,
     temp_dir,
 )
+from bench.users import headers_for, make_users
 
 CONCURRENCY = 32
+MANY_USERS = 64  # the many-users shape: 64 clients, each its own user (8 at smoke size)
+
+
+def many_users() -> int:
+    return int(sized(8, MANY_USERS))
 
 
 def body(i: int) -> dict[str, object]:
@@ -49,6 +56,15 @@ def poster(url: str, headers: dict[str, str], expect: int = 202) -> Request:
     return post
 
 
+def many_posters(url: str, headers: list[dict[str, str]], expect: int = 202) -> Request:
+    """Client k posts as user k (`i % len(headers)`)."""
+    async def post(session: aiohttp.ClientSession, i: int) -> bool:
+        async with session.post(url, json=body(i), headers=headers[i % len(headers)]) as response:
+            await response.read()
+            return response.status == expect
+    return post
+
+
 def getter(url: str, ids: list[str], headers: dict[str, str]) -> Request:
     async def fetch(session: aiohttp.ClientSession, i: int) -> bool:
         async with session.get(f"{url}/{ids[i % len(ids)]}", headers=headers) as response:
@@ -57,8 +73,8 @@ def getter(url: str, ids: list[str], headers: dict[str, str]) -> Request:
     return fetch
 
 
-def run_load(request: Request) -> object:
-    return load(request, concurrency=CONCURRENCY, seconds=sized(1.0, 8.0), max_requests=sized(100, 10**7),
+def run_load(request: Request, concurrency: int = CONCURRENCY) -> object:
+    return load(request, concurrency=concurrency, seconds=sized(1.0, 8.0), max_requests=sized(100, 10**7),
                 warmup_seconds=sized(0.2, 1.0))
 
 
@@ -92,15 +108,22 @@ async def run(results: Results) -> None:
                 bare_post: Load = await run_load(poster(f"{bare.url}/jobs", {}))  # type: ignore[assignment]
                 bare_ids = await ids_of(bare_db, "bare_jobs")
                 bare_get: Load = await run_load(getter(f"{bare.url}/jobs", bare_ids, {}))  # type: ignore[assignment]
+                bare_many: Load = await run_load(poster(f"{bare.url}/jobs", {}), many_users())  # type: ignore[assignment]
             env = pixrelay_env(db, tmp / "pg", PIXRELAY_REDIS_URL=redis_url())
             async with running(["-m", "entrypoints.cli", "api"], env, tmp, "/health/ready") as server:
                 auth = {"Authorization": f"Bearer {await token(server.url)}"}
                 mine_post: Load = await run_load(poster(f"{server.url}/v1/jobs", auth))  # type: ignore[assignment]
                 job_ids = await ids_of(db, "jobs")
                 mine_get: Load = await run_load(getter(f"{server.url}/v1/jobs", job_ids, auth))  # type: ignore[assignment]
-        results.add(*throughput_rows("1a submit (Postgres)", 0.5, mine_post, bare_post, True))
+                users = headers_for(await make_users(db, tmp / "users", many_users()))
+                mine_many: Load = await run_load(  # type: ignore[assignment]
+                    many_posters(f"{server.url}/v1/jobs", users), many_users())
+        # Goals from issue 10: one hot user >= 0.20 of bare, 64 users >= 0.35 (stretch 0.5).
+        results.add(*throughput_rows("1a submit, one user (Postgres)", 0.2, mine_post, bare_post, True))
+        results.add(*throughput_rows(f"1d submit, {many_users()} users (Postgres)", 0.35, mine_many, bare_many, True))
         results.add(*throughput_rows("1b get job (Postgres)", 0.6, mine_get, bare_get, True))
-        for label, found in (("pixrelay POST", mine_post), ("pixrelay GET", mine_get)):
+        for label, found in (("pixrelay POST", mine_post), ("pixrelay GET", mine_get),
+                             (f"pixrelay POST {many_users()} users", mine_many)):
             if found.errors:
                 results.notes.append(f"1: {label} had {found.errors} non-2xx answers")
 
@@ -112,7 +135,7 @@ async def run(results: Results) -> None:
                            "/health/ready") as server:
             auth = {"Authorization": f"Bearer {await token(server.url)}"}
             mine_lite: Load = await run_load(poster(f"{server.url}/v1/jobs", auth))  # type: ignore[assignment]
-        results.add(*throughput_rows("1c submit (SQLite)", 0.5, mine_lite, bare_lite, False))
+        results.add(*throughput_rows("1c submit (SQLite)", 0.35, mine_lite, bare_lite, False))
 
 
 if __name__ == "__main__":

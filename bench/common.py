@@ -230,28 +230,31 @@ Request = Callable[[aiohttp.ClientSession, int], Awaitable[bool]]
 async def load(request: Request, *, concurrency: int, seconds: float, max_requests: int,
                warmup_seconds: float = 0.5) -> Load:
     """`concurrency` clients, each sending its next request when the last one answered, for
-    `seconds` (or `max_requests`) after a warm-up that is not counted. Same for both sides."""
+    `seconds` (or `max_requests`) after a warm-up that is not counted. Same for both sides.
+    Client k sends requests number k, k + concurrency, k + 2 * concurrency ...: `i %
+    concurrency` names the client (the many-users shape gives each client its own user)."""
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
-        counter = iter(range(10**9))
+        rounds = iter(range(10**9))
         warm_until = time.perf_counter() + warmup_seconds
         while time.perf_counter() < warm_until:
-            await asyncio.gather(*(request(session, next(counter)) for _ in range(concurrency)))
+            base = next(rounds) * concurrency
+            await asyncio.gather(*(request(session, base + k) for k in range(concurrency)))
         latencies: list[float] = []
         errors = 0
         sent = 0
         start = time.perf_counter()
         deadline = start + seconds
 
-        async def client() -> None:
+        async def client(k: int) -> None:
             nonlocal errors, sent
             while time.perf_counter() < deadline and sent < max_requests:
                 sent += 1
                 began = time.perf_counter()
-                good = await request(session, next(counter))
+                good = await request(session, next(rounds) * concurrency + k)
                 latencies.append(time.perf_counter() - began)
                 errors += 0 if good else 1
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+        await asyncio.gather(*(client(k) for k in range(concurrency)))
         elapsed = time.perf_counter() - start
     return Load(requests=len(latencies) - errors, errors=errors, seconds=elapsed, latencies=latencies)
 
