@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sys
+from typing import Any
 
 import aiohttp
 import asyncpg
@@ -26,6 +27,7 @@ from bench.common import (
     sized,
     temp_dir,
 )
+from bench.pgcpu import BackendCpu
 from bench.users import headers_for, make_users
 
 CONCURRENCY = 32
@@ -89,6 +91,19 @@ async def ids_of(database_url: str, table: str) -> list[str]:
     return ids
 
 
+async def with_postgres_cpu(database_url: str, running_load: Any) -> tuple[Load, float]:
+    """The load, and the CPU ms its database's Postgres backends spent per request."""
+    backends = BackendCpu(database_url)
+    before = await backends.snapshot()
+    found: Load = await running_load
+    spent = BackendCpu.since(before, await backends.snapshot())
+    return found, 1000 * spent / max(1, found.sent)
+
+
+def postgres_cpu_row(name: str, mine: float, bare: float) -> Row:
+    return Row(name, "Postgres CPU ms/request", mine, bare, "bare Litestar", higher_is_better=False)
+
+
 def throughput_rows(name: str, metric_goal: float, mine: Load, bare: Load, p99_goal: bool) -> list[Row]:
     ratio = mine.throughput / bare.throughput if bare.throughput else 0.0
     rows = [Row(name, "req/s", mine.throughput, bare.throughput, "bare Litestar",
@@ -105,23 +120,29 @@ async def run(results: Results) -> None:
         async with fresh_database(migrated=False) as bare_db, fresh_database() as db:
             async with running(["-m", "bench.bare_server"],
                                {"BENCH_BARE_PG": plain_dsn(bare_db)}, tmp) as bare:
-                bare_post: Load = await run_load(poster(f"{bare.url}/jobs", {}))  # type: ignore[assignment]
+                bare_post, bare_post_pg = await with_postgres_cpu(bare_db, run_load(poster(f"{bare.url}/jobs", {})))
                 bare_ids = await ids_of(bare_db, "bare_jobs")
-                bare_get: Load = await run_load(getter(f"{bare.url}/jobs", bare_ids, {}))  # type: ignore[assignment]
-                bare_many: Load = await run_load(poster(f"{bare.url}/jobs", {}), many_users())  # type: ignore[assignment]
+                bare_get, bare_get_pg = await with_postgres_cpu(
+                    bare_db, run_load(getter(f"{bare.url}/jobs", bare_ids, {})))
+                bare_many, bare_many_pg = await with_postgres_cpu(
+                    bare_db, run_load(poster(f"{bare.url}/jobs", {}), many_users()))
             env = pixrelay_env(db, tmp / "pg", PIXRELAY_REDIS_URL=redis_url())
             async with running(["-m", "entrypoints.cli", "api"], env, tmp, "/health/ready") as server:
                 auth = {"Authorization": f"Bearer {await token(server.url)}"}
-                mine_post: Load = await run_load(poster(f"{server.url}/v1/jobs", auth))  # type: ignore[assignment]
+                mine_post, mine_post_pg = await with_postgres_cpu(db, run_load(poster(f"{server.url}/v1/jobs", auth)))
                 job_ids = await ids_of(db, "jobs")
-                mine_get: Load = await run_load(getter(f"{server.url}/v1/jobs", job_ids, auth))  # type: ignore[assignment]
+                mine_get, mine_get_pg = await with_postgres_cpu(
+                    db, run_load(getter(f"{server.url}/v1/jobs", job_ids, auth)))
                 users = headers_for(await make_users(db, tmp / "users", many_users()))
-                mine_many: Load = await run_load(  # type: ignore[assignment]
-                    many_posters(f"{server.url}/v1/jobs", users), many_users())
+                mine_many, mine_many_pg = await with_postgres_cpu(
+                    db, run_load(many_posters(f"{server.url}/v1/jobs", users), many_users()))
         # Goals from issue 10: one hot user >= 0.20 of bare, 64 users >= 0.35 (stretch 0.5).
-        results.add(*throughput_rows("1a submit, one user (Postgres)", 0.2, mine_post, bare_post, True))
-        results.add(*throughput_rows(f"1d submit, {many_users()} users (Postgres)", 0.35, mine_many, bare_many, True))
-        results.add(*throughput_rows("1b get job (Postgres)", 0.6, mine_get, bare_get, True))
+        results.add(*throughput_rows("1a submit, one user (Postgres)", 0.2, mine_post, bare_post, True),
+                    postgres_cpu_row("1a submit, one user (Postgres)", mine_post_pg, bare_post_pg))
+        results.add(*throughput_rows(f"1d submit, {many_users()} users (Postgres)", 0.35, mine_many, bare_many, True),
+                    postgres_cpu_row(f"1d submit, {many_users()} users (Postgres)", mine_many_pg, bare_many_pg))
+        results.add(*throughput_rows("1b get job (Postgres)", 0.6, mine_get, bare_get, True),
+                    postgres_cpu_row("1b get job (Postgres)", mine_get_pg, bare_get_pg))
         for label, found in (("pixrelay POST", mine_post), ("pixrelay GET", mine_get),
                              (f"pixrelay POST {many_users()} users", mine_many)):
             if found.errors:

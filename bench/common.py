@@ -210,6 +210,12 @@ class Load:
     errors: int
     seconds: float
     latencies: list[float]
+    warmup_requests: int = 0
+
+    @property
+    def sent(self) -> int:
+        """Every request sent, the warm-up's included."""
+        return len(self.latencies) + self.warmup_requests
 
     @property
     def throughput(self) -> float:
@@ -237,9 +243,11 @@ async def load(request: Request, *, concurrency: int, seconds: float, max_reques
     async with aiohttp.ClientSession(connector=connector) as session:
         rounds = iter(range(10**9))
         warm_until = time.perf_counter() + warmup_seconds
+        warmup = 0
         while time.perf_counter() < warm_until:
             base = next(rounds) * concurrency
             await asyncio.gather(*(request(session, base + k) for k in range(concurrency)))
+            warmup += concurrency
         latencies: list[float] = []
         errors = 0
         sent = 0
@@ -256,7 +264,8 @@ async def load(request: Request, *, concurrency: int, seconds: float, max_reques
                 errors += 0 if good else 1
         await asyncio.gather(*(client(k) for k in range(concurrency)))
         elapsed = time.perf_counter() - start
-    return Load(requests=len(latencies) - errors, errors=errors, seconds=elapsed, latencies=latencies)
+    return Load(requests=len(latencies) - errors, errors=errors, seconds=elapsed, latencies=latencies,
+                warmup_requests=warmup)
 
 
 # ------------------------------------------------------------------ machine

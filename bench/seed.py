@@ -173,6 +173,23 @@ async def open_jobs(database_url: str) -> int:
         await connection.close()
 
 
+@asynccontextmanager
+async def open_jobs_counter(database_url: str) -> AsyncIterator[Any]:
+    """`await count()` of the open jobs over ONE connection: a benchmark that asks every few
+    ms must not make Postgres start a backend process each time (a fork on every poll
+    weighs on the very machine being measured)."""
+    connection = await asyncpg.connect(plain_dsn(database_url))
+
+    async def count() -> int:
+        return int(await connection.fetchval(
+            "SELECT count(*) FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled')"))
+    count.backend_pid = connection.get_server_pid()  # type: ignore[attr-defined]  # not the measured load
+    try:
+        yield count
+    finally:
+        await connection.close()
+
+
 class Children:
     """Benchmark worker processes (bench.child), started together by one `go`."""
 
