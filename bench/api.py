@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,7 @@ from bench.common import (
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     Load,
+    Process,
     Request,
     Results,
     Row,
@@ -26,6 +28,7 @@ from bench.common import (
     running,
     sized,
     temp_dir,
+    tuned,
 )
 from bench.pgcpu import BackendCpu
 from bench.users import headers_for, make_users
@@ -76,7 +79,8 @@ def getter(url: str, ids: list[str], headers: dict[str, str]) -> Request:
 
 
 def run_load(request: Request, concurrency: int = CONCURRENCY) -> object:
-    return load(request, concurrency=concurrency, seconds=sized(1.0, 8.0), max_requests=sized(100, 10**7),
+    return load(request, concurrency=concurrency, seconds=tuned("BENCH_API_SECONDS", 1.0, 8.0),
+                max_requests=sized(100, 10**7),
                 warmup_seconds=sized(0.2, 1.0))
 
 
@@ -91,17 +95,27 @@ async def ids_of(database_url: str, table: str) -> list[str]:
     return ids
 
 
-async def with_postgres_cpu(database_url: str, running_load: Any) -> tuple[Load, float]:
-    """The load, and the CPU ms its database's Postgres backends spent per request."""
+@dataclass(frozen=True)
+class Costs:
+    postgres: float  # CPU ms per request, the database's backends
+    server: float  # CPU ms per request, the server process
+
+
+async def with_cpu(database_url: str, server: Process, running_load: Any) -> tuple[Load, Costs]:
+    """The load, and the CPU its server process and its database's Postgres backends spent
+    per request (the warm-up's requests counted too: they are inside the measurement)."""
     backends = BackendCpu(database_url)
-    before = await backends.snapshot()
+    before, server_before = await backends.snapshot(), server.cpu_seconds()
     found: Load = await running_load
     spent = BackendCpu.since(before, await backends.snapshot())
-    return found, 1000 * spent / max(1, found.sent)
+    served = server.cpu_seconds() - server_before
+    return found, Costs(1000 * spent / max(1, found.sent), 1000 * served / max(1, found.sent))
 
 
-def postgres_cpu_row(name: str, mine: float, bare: float) -> Row:
-    return Row(name, "Postgres CPU ms/request", mine, bare, "bare Litestar", higher_is_better=False)
+def cpu_rows(name: str, mine: Costs, bare: Costs) -> list[Row]:
+    return [Row(name, "server CPU ms/request", mine.server, bare.server, "bare Litestar", higher_is_better=False),
+            Row(name, "Postgres CPU ms/request", mine.postgres, bare.postgres, "bare Litestar",
+                higher_is_better=False)]
 
 
 def throughput_rows(name: str, metric_goal: float, mine: Load, bare: Load, p99_goal: bool) -> list[Row]:
@@ -120,29 +134,29 @@ async def run(results: Results) -> None:
         async with fresh_database(migrated=False) as bare_db, fresh_database() as db:
             async with running(["-m", "bench.bare_server"],
                                {"BENCH_BARE_PG": plain_dsn(bare_db)}, tmp) as bare:
-                bare_post, bare_post_pg = await with_postgres_cpu(bare_db, run_load(poster(f"{bare.url}/jobs", {})))
+                bare_post, bare_post_pg = await with_cpu(bare_db, bare, run_load(poster(f"{bare.url}/jobs", {})))
                 bare_ids = await ids_of(bare_db, "bare_jobs")
-                bare_get, bare_get_pg = await with_postgres_cpu(
-                    bare_db, run_load(getter(f"{bare.url}/jobs", bare_ids, {})))
-                bare_many, bare_many_pg = await with_postgres_cpu(
-                    bare_db, run_load(poster(f"{bare.url}/jobs", {}), many_users()))
+                bare_get, bare_get_pg = await with_cpu(
+                    bare_db, bare, run_load(getter(f"{bare.url}/jobs", bare_ids, {})))
+                bare_many, bare_many_pg = await with_cpu(
+                    bare_db, bare, run_load(poster(f"{bare.url}/jobs", {}), many_users()))
             env = pixrelay_env(db, tmp / "pg", PIXRELAY_REDIS_URL=redis_url())
             async with running(["-m", "entrypoints.cli", "api"], env, tmp, "/health/ready") as server:
                 auth = {"Authorization": f"Bearer {await token(server.url)}"}
-                mine_post, mine_post_pg = await with_postgres_cpu(db, run_load(poster(f"{server.url}/v1/jobs", auth)))
+                mine_post, mine_post_pg = await with_cpu(db, server, run_load(poster(f"{server.url}/v1/jobs", auth)))
                 job_ids = await ids_of(db, "jobs")
-                mine_get, mine_get_pg = await with_postgres_cpu(
-                    db, run_load(getter(f"{server.url}/v1/jobs", job_ids, auth)))
+                mine_get, mine_get_pg = await with_cpu(
+                    db, server, run_load(getter(f"{server.url}/v1/jobs", job_ids, auth)))
                 users = headers_for(await make_users(db, tmp / "users", many_users()))
-                mine_many, mine_many_pg = await with_postgres_cpu(
-                    db, run_load(many_posters(f"{server.url}/v1/jobs", users), many_users()))
+                mine_many, mine_many_pg = await with_cpu(
+                    db, server, run_load(many_posters(f"{server.url}/v1/jobs", users), many_users()))
         # Goals from issue 10: one hot user >= 0.20 of bare, 64 users >= 0.35 (stretch 0.5).
         results.add(*throughput_rows("1a submit, one user (Postgres)", 0.2, mine_post, bare_post, True),
-                    postgres_cpu_row("1a submit, one user (Postgres)", mine_post_pg, bare_post_pg))
+                    *cpu_rows("1a submit, one user (Postgres)", mine_post_pg, bare_post_pg))
         results.add(*throughput_rows(f"1d submit, {many_users()} users (Postgres)", 0.35, mine_many, bare_many, True),
-                    postgres_cpu_row(f"1d submit, {many_users()} users (Postgres)", mine_many_pg, bare_many_pg))
+                    *cpu_rows(f"1d submit, {many_users()} users (Postgres)", mine_many_pg, bare_many_pg))
         results.add(*throughput_rows("1b get job (Postgres)", 0.6, mine_get, bare_get, True),
-                    postgres_cpu_row("1b get job (Postgres)", mine_get_pg, bare_get_pg))
+                    *cpu_rows("1b get job (Postgres)", mine_get_pg, bare_get_pg))
         for label, found in (("pixrelay POST", mine_post), ("pixrelay GET", mine_get),
                              (f"pixrelay POST {many_users()} users", mine_many)):
             if found.errors:

@@ -43,6 +43,12 @@ def sized(smoke: Any, full: Any) -> Any:
     return smoke if scale() == "smoke" else full
 
 
+def tuned(variable: str, smoke: float, full: float) -> float:
+    """`sized`, unless the environment sets `variable` (a shorter run on a busy machine)."""
+    value = os.environ.get(variable)
+    return float(value) if value else float(sized(smoke, full))
+
+
 def pg_server_url() -> str:
     return os.environ.get("PIXRELAY_BENCH_DATABASE_URL",
                           os.environ.get("PIXRELAY_TEST_DATABASE_URL", DEFAULT_PG))
@@ -173,6 +179,10 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+
+    def cpu_seconds(self) -> float:
+        times = psutil.Process(self.popen.pid).cpu_times()
+        return float(times.user + times.system)
 
     def rss(self) -> int:
         return int(psutil.Process(self.popen.pid).memory_info().rss)

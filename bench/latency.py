@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import Results, Row, fresh_database, percentile, plain_dsn, redis_url, sized, temp_dir
+from bench.common import Results, Row, fresh_database, percentile, plain_dsn, redis_url, temp_dir, tuned
 from bench.seed import Children, pixrelay, seed
 
 
@@ -64,7 +64,7 @@ async def pixrelay_latencies(db: str, samples: int, *, through_redis: bool
             children = Children()
             notified: dict[str, float] = {}
             try:
-                args = {"database_url": db, "data_dir": str(tmp / "worker"), "concurrency": 4,
+                args = {"database_url": db, "data_dir": str(tmp), "concurrency": 4,  # the seeded blobs too
                         **({"redis_url": redis_url()} if through_redis else {})}
                 await children.start("pixrelay_timed_worker", args, 1)
                 await children.say("go")
@@ -130,7 +130,7 @@ async def floor_latencies(db: str, samples: int) -> list[float]:
 
 
 async def run(results: Results) -> None:
-    samples = sized(6, 300)
+    samples = int(tuned("BENCH_LATENCY_SAMPLES", 6, 300))
     async with fresh_database() as db:
         floor = await floor_latencies(db, samples)
         measured = [(label, await pixrelay_latencies(db, samples, through_redis=redis))

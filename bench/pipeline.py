@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import Results, Row, fresh_database, plain_dsn, sized, temp_dir
+from bench.common import Results, Row, fresh_database, plain_dsn, sized, temp_dir, tuned
 from bench.seed import Children, clone_jobs, open_jobs_counter, pixrelay, seed
 
 CONCURRENCY = 16  # jobs in flight per worker process, on both sides
@@ -42,7 +42,7 @@ async def drain(kind: str, args: dict[str, Any], workers: int, jobs: int,
 
 
 async def run(results: Results) -> None:
-    jobs = sized(40, 2000)
+    jobs = int(tuned("BENCH_PIPELINE_JOBS", 40, 2000))
     with temp_dir() as tmp:
         measured: dict[tuple[str, int], tuple[float, float]] = {}
         async with fresh_database() as db:

@@ -10,14 +10,13 @@ BENCH_SCALE_JOBS."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from bench.common import Results, Row, fresh_database, plain_dsn, sized, temp_dir
+from bench.common import Results, Row, fresh_database, plain_dsn, sized, temp_dir, tuned
 from bench.pgcpu import BackendCpu
 from bench.pipeline import CONCURRENCY
 from bench.seed import Children, clone_jobs_for_users, open_jobs_counter, pixrelay, seed, text_job
@@ -27,12 +26,8 @@ USERS = 64
 POLL_SECONDS = 2.0
 
 
-def env_number(name: str, default: float) -> float:
-    return float(os.environ.get(name, default))
-
-
 async def two_against_one(results: Results) -> None:
-    jobs = int(env_number("BENCH_SCALE_JOBS", sized(12, 600)))
+    jobs = int(tuned("BENCH_SCALE_JOBS", 12, 600))
     users = int(sized(4, USERS))
     measured: dict[tuple[str, int], tuple[float, float]] = {}
     with temp_dir() as tmp:
@@ -104,9 +99,9 @@ async def drain_measured(kind: str, args: dict[str, Any], workers: int, jobs: in
 
 
 async def in_flight(results: Results) -> None:
-    count = int(env_number("BENCH_INFLIGHT_JOBS", sized(20, 1000)))
-    latency = env_number("BENCH_INFLIGHT_LATENCY_S", sized(4, 60))
-    window = env_number("BENCH_INFLIGHT_WINDOW_S", sized(1, 20))
+    count = int(tuned("BENCH_INFLIGHT_JOBS", 20, 1000))
+    latency = tuned("BENCH_INFLIGHT_LATENCY_S", 4, 60)
+    window = tuned("BENCH_INFLIGHT_WINDOW_S", 1, 20)
     with temp_dir() as tmp:
         async with fresh_database() as db:
             async with pixrelay(db, tmp) as (container, _runtime, _settings):
