@@ -4,11 +4,50 @@ with other work, so only this database's backends are counted, never the whole s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import asyncpg
 import psutil
 from sqlalchemy.engine import make_url
 
 from bench.common import pg_server_url, plain_dsn
+
+
+class LockWaits:
+    """Samples of this database's backends waiting for a heavyweight lock (a row another
+    transaction holds): how many on average, and on which statement most often."""
+
+    def __init__(self, database_url: str, *, exclude: tuple[int, ...] = ()) -> None:
+        self._database = make_url(database_url).database
+        self._exclude = list(exclude)
+        self.samples = 0
+        self.waiting = 0
+        self.statements: dict[str, int] = {}
+
+    async def sample_until(self, done: asyncio.Event, every: float = 0.05) -> None:
+        connection = await asyncpg.connect(plain_dsn(pg_server_url()), timeout=5)
+        try:
+            while not done.is_set():
+                rows = await connection.fetch(
+                    "SELECT left(query, 70) AS query FROM pg_stat_activity WHERE datname = $1 "
+                    "AND state = 'active' AND wait_event_type = 'Lock' AND pid <> ALL($2::int[])",
+                    self._database, self._exclude)
+                self.samples += 1
+                self.waiting += len(rows)
+                for row in rows:
+                    self.statements[row["query"]] = self.statements.get(row["query"], 0) + 1
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(done.wait(), every)
+        finally:
+            await connection.close()
+
+    @property
+    def average(self) -> float:
+        return self.waiting / self.samples if self.samples else 0.0
+
+    def top(self) -> str:
+        return max(self.statements, key=lambda query: self.statements[query]) if self.statements else "none"
 
 
 class BackendCpu:

@@ -17,7 +17,7 @@ from typing import Any
 import asyncpg
 
 from bench.common import Results, Row, fresh_database, plain_dsn, sized, temp_dir, tuned
-from bench.pgcpu import BackendCpu
+from bench.pgcpu import BackendCpu, LockWaits
 from bench.pipeline import CONCURRENCY
 from bench.seed import Children, clone_jobs_for_users, open_jobs_counter, pixrelay, seed, text_job
 from bench.users import make_users, unlimited_daily_jobs
@@ -57,7 +57,12 @@ async def two_against_one(results: Results) -> None:
             "raw asyncpg floor", higher_is_better=False),
         Row(name, "Postgres CPU ms/job, 2 workers", mine_two.postgres_cpu, floor_two.postgres_cpu,
             "raw asyncpg floor", higher_is_better=False),
+        Row(name, "backends waiting for a row lock, 1 worker", mine_one.lock_waits, floor_one.lock_waits,
+            "raw asyncpg floor", higher_is_better=False),
+        Row(name, "backends waiting for a row lock, 2 workers", mine_two.lock_waits, floor_two.lock_waits,
+            "raw asyncpg floor", higher_is_better=False),
     )
+    results.notes.append(f"6a: with 2 workers, pixrelay's backends waited most often in: {mine_two.most_waited!r}")
     results.notes.append(f"6a: {jobs} zero-latency sim jobs per run over {users} users (4 concurrent jobs "
                          f"each), {CONCURRENCY} in flight per worker process.")
 
@@ -67,6 +72,8 @@ class Drained:
     rate: float  # jobs/s
     worker_cpu: float  # ms per job, all worker processes
     postgres_cpu: float  # ms per job, this database's Postgres backends
+    lock_waits: float  # backends waiting for a row lock, on average
+    most_waited: str  # the statement they waited in most often
 
 
 async def drain_measured(kind: str, args: dict[str, Any], workers: int, jobs: int, db: str) -> Drained:
@@ -77,14 +84,20 @@ async def drain_measured(kind: str, args: dict[str, Any], workers: int, jobs: in
         await children.start(kind, args, workers)
         async with open_jobs_counter(db) as left:
             backends = BackendCpu(db, exclude=(left.backend_pid,))
+            waits, drained = LockWaits(db, exclude=(left.backend_pid,)), asyncio.Event()
             before = await backends.snapshot()
             await children.say("go")
             began = time.perf_counter()
+            sampling = asyncio.create_task(waits.sample_until(drained))
             deadline = began + sized(60, 900)
-            while await left() > 0:
-                if time.perf_counter() > deadline:
-                    raise RuntimeError(f"{kind}: jobs still open after {deadline - began:.0f} s")
-                await asyncio.sleep(0.01)
+            try:
+                while await left() > 0:
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"{kind}: jobs still open after {deadline - began:.0f} s")
+                    await asyncio.sleep(0.01)
+            finally:
+                drained.set()
+                await sampling
             elapsed = time.perf_counter() - began
             after = await backends.snapshot()
         await children.say("stop")
@@ -95,7 +108,7 @@ async def drain_measured(kind: str, args: dict[str, Any], workers: int, jobs: in
     if done < jobs:
         raise RuntimeError(f"{kind}: {done} of {jobs} jobs run")
     return Drained(jobs / elapsed, 1000 * sum(r["cpu"] for r in found) / jobs,
-                   1000 * BackendCpu.since(before, after) / jobs)
+                   1000 * BackendCpu.since(before, after) / jobs, waits.average, waits.top())
 
 
 async def in_flight(results: Results) -> None:
