@@ -67,7 +67,7 @@ def job_body(n: int, **params: Any) -> dict[str, Any]:
 
 
 async def run(results: Results) -> None:
-    times = int(tuned("BENCH_ROUNDTRIP_CALLS", 3, 50))
+    times = int(tuned("BENCH_ROUNDTRIP_CALLS", 2, 50))
     with temp_dir() as tmp:
         async with fresh_database() as db:
             counted = await _count(db, tmp, times)
@@ -138,7 +138,7 @@ async def _count(db: str, tmp: Any, times: int) -> dict[str, tuple[float, float]
             for n in range(POLLED_JOBS):
                 answer = await client.post("/v1/jobs", json=job_body(10**6 + n, sim_latency_ms=60_000))
                 assert answer.status_code == 202, answer.text
-            counted["poll"] = await _polls(runtime, settings, db, POLLED_JOBS, window=float(sized(1.2, 8.0)))
+            counted["poll"] = await _polls(runtime, settings, db, POLLED_JOBS, window=float(sized(1.0, 8.0)))
     return counted
 
 

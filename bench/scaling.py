@@ -27,7 +27,7 @@ POLL_SECONDS = 2.0
 
 
 async def two_against_one(results: Results) -> None:
-    jobs = int(tuned("BENCH_SCALE_JOBS", 12, 600))
+    jobs = int(tuned("BENCH_SCALE_JOBS", 8, 600))
     users = int(sized(4, USERS))
     measured: dict[tuple[str, int], tuple[float, float]] = {}
     with temp_dir() as tmp:
@@ -113,8 +113,8 @@ async def drain_measured(kind: str, args: dict[str, Any], workers: int, jobs: in
 
 async def in_flight(results: Results) -> None:
     count = int(tuned("BENCH_INFLIGHT_JOBS", 20, 1000))
-    latency = tuned("BENCH_INFLIGHT_LATENCY_S", 4, 60)
-    window = tuned("BENCH_INFLIGHT_WINDOW_S", 1, 20)
+    latency = tuned("BENCH_INFLIGHT_LATENCY_S", 3, 60)
+    window = tuned("BENCH_INFLIGHT_WINDOW_S", 0.5, 20)
     with temp_dir() as tmp:
         async with fresh_database() as db:
             async with pixrelay(db, tmp) as (container, _runtime, _settings):
