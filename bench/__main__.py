@@ -1,7 +1,9 @@
 """`make bench`: every benchmark beside its baseline, one table, kept in bench/RESULTS.md.
 
 BENCH_SCALE=full (default) or smoke; BENCH_ONLY=api,pipeline,... runs a subset (the file is
-written only for a full run of all of them)."""
+written only for a full run of all of them). A shorter full run on a busy machine:
+BENCH_API_SECONDS, BENCH_PIPELINE_JOBS, BENCH_LATENCY_SAMPLES, BENCH_SCALE_JOBS,
+BENCH_INFLIGHT_JOBS / _LATENCY_S / _WINDOW_S, BENCH_ROUNDTRIP_CALLS (the report names them)."""
 
 from __future__ import annotations
 
@@ -12,12 +14,15 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import api, contention, latency, lineage, memory, pipeline, polling
+from bench import api, contention, latency, lineage, memory, pipeline, polling, roundtrips, scaling
 from bench.common import Results, Row, machine, scale
 
 BENCHMARKS = {"api": api.run, "pipeline": pipeline.run, "latency": latency.run, "contention": contention.run,
-              "lineage": lineage.run, "memory": memory.run, "polling": polling.run}
+              "lineage": lineage.run, "memory": memory.run, "polling": polling.run, "scaling": scaling.run,
+              "roundtrips": roundtrips.run}
 RESULTS_FILE = Path(__file__).with_name("RESULTS.md")
+SHORTENERS = ("BENCH_API_SECONDS", "BENCH_PIPELINE_JOBS", "BENCH_LATENCY_SAMPLES", "BENCH_SCALE_JOBS",
+              "BENCH_INFLIGHT_JOBS", "BENCH_INFLIGHT_LATENCY_S", "BENCH_INFLIGHT_WINDOW_S", "BENCH_ROUNDTRIP_CALLS")
 HEADER = ("benchmark", "metric", "pixrelay", "baseline", "ratio", "goal", "met?")
 
 
@@ -67,6 +72,7 @@ def report(results: Results, facts: dict[str, str], took: dict[str, float]) -> s
         "Written by `make bench` (`python -m bench`); every benchmark runs beside its baseline in the same "
         "run, on loopback, against the local Postgres and Redis. Ratios are pixrelay / baseline.", "",
         "## Machine", "", *(f"- {k}: {v}" for k, v in facts.items()),
+        *(f"- shortened: {k}={v}" for k, v in sorted(os.environ.items()) if k in SHORTENERS),
         f"- run time: {sum(took.values()):.0f} s ({', '.join(f'{k} {v:.0f} s' for k, v in took.items())})", "",
         "## Results", "", table(results.rows), "",
         f"Goals met: {sum(1 for r in results.rows if r.met)} of {sum(1 for r in results.rows if r.met is not None)}.",

@@ -43,6 +43,12 @@ def sized(smoke: Any, full: Any) -> Any:
     return smoke if scale() == "smoke" else full
 
 
+def tuned(variable: str, smoke: float, full: float) -> float:
+    """`sized`, unless the environment sets `variable` (a shorter run on a busy machine)."""
+    value = os.environ.get(variable)
+    return float(value) if value else float(sized(smoke, full))
+
+
 def pg_server_url() -> str:
     return os.environ.get("PIXRELAY_BENCH_DATABASE_URL",
                           os.environ.get("PIXRELAY_TEST_DATABASE_URL", DEFAULT_PG))
@@ -174,6 +180,10 @@ class Process:
                 self.popen.kill()
                 self.popen.wait()
 
+    def cpu_seconds(self) -> float:
+        times = psutil.Process(self.popen.pid).cpu_times()
+        return float(times.user + times.system)
+
     def rss(self) -> int:
         return int(psutil.Process(self.popen.pid).memory_info().rss)
 
@@ -210,6 +220,12 @@ class Load:
     errors: int
     seconds: float
     latencies: list[float]
+    warmup_requests: int = 0
+
+    @property
+    def sent(self) -> int:
+        """Every request sent, the warm-up's included."""
+        return len(self.latencies) + self.warmup_requests
 
     @property
     def throughput(self) -> float:
@@ -230,30 +246,36 @@ Request = Callable[[aiohttp.ClientSession, int], Awaitable[bool]]
 async def load(request: Request, *, concurrency: int, seconds: float, max_requests: int,
                warmup_seconds: float = 0.5) -> Load:
     """`concurrency` clients, each sending its next request when the last one answered, for
-    `seconds` (or `max_requests`) after a warm-up that is not counted. Same for both sides."""
+    `seconds` (or `max_requests`) after a warm-up that is not counted. Same for both sides.
+    Client k sends requests number k, k + concurrency, k + 2 * concurrency ...: `i %
+    concurrency` names the client (the many-users shape gives each client its own user)."""
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     async with aiohttp.ClientSession(connector=connector) as session:
-        counter = iter(range(10**9))
+        rounds = iter(range(10**9))
         warm_until = time.perf_counter() + warmup_seconds
+        warmup = 0
         while time.perf_counter() < warm_until:
-            await asyncio.gather(*(request(session, next(counter)) for _ in range(concurrency)))
+            base = next(rounds) * concurrency
+            await asyncio.gather(*(request(session, base + k) for k in range(concurrency)))
+            warmup += concurrency
         latencies: list[float] = []
         errors = 0
         sent = 0
         start = time.perf_counter()
         deadline = start + seconds
 
-        async def client() -> None:
+        async def client(k: int) -> None:
             nonlocal errors, sent
             while time.perf_counter() < deadline and sent < max_requests:
                 sent += 1
                 began = time.perf_counter()
-                good = await request(session, next(counter))
+                good = await request(session, next(rounds) * concurrency + k)
                 latencies.append(time.perf_counter() - began)
                 errors += 0 if good else 1
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+        await asyncio.gather(*(client(k) for k in range(concurrency)))
         elapsed = time.perf_counter() - start
-    return Load(requests=len(latencies) - errors, errors=errors, seconds=elapsed, latencies=latencies)
+    return Load(requests=len(latencies) - errors, errors=errors, seconds=elapsed, latencies=latencies,
+                warmup_requests=warmup)
 
 
 # ------------------------------------------------------------------ machine

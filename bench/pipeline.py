@@ -11,8 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from bench.common import Results, Row, fresh_database, plain_dsn, sized, temp_dir
-from bench.seed import Children, clone_jobs, open_jobs, pixrelay, seed
+from bench.common import Results, Row, fresh_database, plain_dsn, sized, temp_dir, tuned
+from bench.seed import Children, clone_jobs, open_jobs_counter, pixrelay, seed
 
 CONCURRENCY = 16  # jobs in flight per worker process, on both sides
 
@@ -42,7 +42,7 @@ async def drain(kind: str, args: dict[str, Any], workers: int, jobs: int,
 
 
 async def run(results: Results) -> None:
-    jobs = sized(40, 2000)
+    jobs = int(tuned("BENCH_PIPELINE_JOBS", 40, 2000))
     with temp_dir() as tmp:
         measured: dict[tuple[str, int], tuple[float, float]] = {}
         async with fresh_database() as db:
@@ -50,12 +50,11 @@ async def run(results: Results) -> None:
                 seeded = await seed(container)
             args = {"database_url": db, "dsn": plain_dsn(db), "data_dir": str(tmp), "concurrency": CONCURRENCY}
 
-            async def left() -> int:
-                return await open_jobs(db)
-            for workers in (1, 2):
-                for kind in ("pixrelay_worker", "raw_worker"):
-                    await clone_jobs(db, seeded, jobs)
-                    measured[(kind, workers)] = await drain(kind, args, workers, jobs, left)
+            async with open_jobs_counter(db) as left:
+                for workers in (1, 2):
+                    for kind in ("pixrelay_worker", "raw_worker"):
+                        await clone_jobs(db, seeded, jobs)
+                        measured[(kind, workers)] = await drain(kind, args, workers, jobs, left)
         async with fresh_database(migrated=False) as queue_db:
             from pgqueuer.queries import Queries
 

@@ -112,11 +112,80 @@ async def clone_jobs(database_url: str, seeded: Seeded, count: int) -> None:
         await connection.close()
 
 
+CLONE_HOLDS_SPREAD = """
+INSERT INTO credit_holds (id, user_id, amount, created_at, job_id, status, captured, settled_at)
+SELECT $2 || g, ($5::text[])[1 + g % cardinality($5::text[])], amount, created_at, $3 || g, status, captured,
+  settled_at
+FROM credit_holds, generate_series(1, $4) g WHERE id = $1"""
+CLONE_JOBS_SPREAD = f"""
+INSERT INTO jobs ({JOB_COLUMNS}) SELECT
+  $2 || g, ($6::text[])[1 + g % cardinality($6::text[])], provider_id, operation_type,
+  params || jsonb_build_object('seed', g + $5), created_at, run_after, input_asset_ids, priority, 'pending', 0,
+  max_attempts, excluded_account_ids, result_asset_ids, cost_estimate, $3 || g, request_fingerprint, updated_at, 0
+FROM jobs, generate_series(1, $4) g WHERE id = $1"""
+
+
+async def text_job(container: Any, user_id: str, **params: Any) -> str:
+    """A text_to_image job of `user_id` to clone (no input asset: any user may own a copy)."""
+    from application.auth.authenticate import Principal
+    from application.jobs.create import CreateJob, JobRequest
+    from domain.users import Role
+
+    create: CreateJob = container.resolve(CreateJob)
+    created = (await create(Principal(user_id, "bench", Role.ADMIN), JobRequest(
+        provider_id="sim", operation_type="text_to_image",
+        params={"prompt": "bench", "seed": 0, "width": 64, "height": 64, **params}))).unwrap()
+    return created.job.id
+
+
+async def clone_jobs_for_users(database_url: str, template_job_id: str, user_ids: list[str], count: int) -> None:
+    """`count` pending copies of the template job, spread round-robin over `user_ids` (each
+    copy with its own seed and its owner's credit hold)."""
+    global _clones
+    _clones += 1
+    run = uuid.uuid4().hex[:8]
+    connection = await asyncpg.connect(plain_dsn(database_url))
+    try:
+        async with connection.transaction():
+            template = await connection.fetchrow("SELECT hold_id, cost_estimate FROM jobs WHERE id = $1",
+                                                 template_job_id)
+            await connection.execute("UPDATE jobs SET status = 'cancelled' WHERE id = $1", template_job_id)
+            await connection.execute(CLONE_HOLDS_SPREAD, template["hold_id"], f"h{run}-", f"j{run}-", count,
+                                     user_ids)
+            await connection.execute(CLONE_JOBS_SPREAD, template_job_id, f"j{run}-", f"h{run}-", count,
+                                     _clones * 10**7, user_ids)
+            per_user = [0] * len(user_ids)
+            for g in range(1, count + 1):
+                per_user[g % len(user_ids)] += 1
+            await connection.executemany(
+                "UPDATE credit_balances SET available = available - $2, held = held + $2 WHERE user_id = $1",
+                [(user_id, template["cost_estimate"] * n) for user_id, n in zip(user_ids, per_user, strict=True)])
+    finally:
+        await connection.close()
+
+
 async def open_jobs(database_url: str) -> int:
     connection = await asyncpg.connect(plain_dsn(database_url))
     try:
         return int(await connection.fetchval(
             "SELECT count(*) FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled')"))
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def open_jobs_counter(database_url: str) -> AsyncIterator[Any]:
+    """`await count()` of the open jobs over ONE connection: a benchmark that asks every few
+    ms must not make Postgres start a backend process each time (a fork on every poll
+    weighs on the very machine being measured)."""
+    connection = await asyncpg.connect(plain_dsn(database_url))
+
+    async def count() -> int:
+        return int(await connection.fetchval(
+            "SELECT count(*) FROM jobs WHERE status NOT IN ('completed', 'failed', 'cancelled')"))
+    count.backend_pid = connection.get_server_pid()  # type: ignore[attr-defined]  # not the measured load
+    try:
+        yield count
     finally:
         await connection.close()
 
@@ -155,6 +224,15 @@ class Children:
             if not line:
                 raise RuntimeError(f"a benchmark child exited with {process.returncode} and no result")
             found.append(json.loads(line))
+        return found
+
+    async def ask(self, word: str, timeout: float = 60) -> list[dict[str, Any]]:
+        """Say `word` and read one JSON line back from every process."""
+        await self.say(word)
+        found = []
+        for process in self.processes:
+            assert process.stdout is not None
+            found.append(json.loads(await asyncio.wait_for(process.stdout.readline(), timeout)))
         return found
 
     def kill(self) -> None:

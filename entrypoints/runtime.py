@@ -2,7 +2,8 @@
 
 Embedded (no configuration): SQLite and blobs under the data dir, in-memory rate limiter,
 event bus and work signal, the sim provider. Scale-out: Postgres, Redis (rate limits, job
-events, waking workers in every process) and S3 from the environment; the same code.
+events, waking workers in every process) and S3 from the environment; the same code. On
+Postgres without Redis, workers in every process wake through LISTEN/NOTIFY.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ from adapters.redis.work_signal import RedisWorkSignal
 from adapters.security.passwords import Argon2PasswordHasher
 from adapters.security.secret_box import FernetSecretBox
 from adapters.security.tokens import JwtTokenIssuer
-from adapters.sql.engine import create_engine
+from adapters.sql.engine import create_engine, is_sqlite
 from adapters.sql.migrate import migrate
+from adapters.sql.notify_signal import PostgresWorkSignal
 from adapters.sql.uow import SqlUnitOfWorkFactory
 from adapters.system import SecureRandom, SystemClock, TimeOrderedIds
 from adapters.webhooks.sender import HttpWebhookSender, webhook_client
 from application.policy import AuthPolicy, PipelinePolicy, Policies, WebhookPolicy
-from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache, WorkSignal
+from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache
 from entrypoints.bootstrap import Ports
 from entrypoints.private_files import private_database
 from entrypoints.providers import build_providers, download_client, http_client
@@ -108,10 +110,9 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
         blobs = await _blob_store(settings, stack)
         rate_limiter: RateLimiter = RedisRateLimiter(redis) if redis else InMemoryRateLimiter()
         events: EventBus = RedisEventBus(redis) if redis else InMemoryEventBus()
-        signal: WorkSignal = InProcessWorkSignal()
-        if redis:
-            signal = redis_signal = RedisWorkSignal(redis)
-            stack.push_async_callback(redis_signal.aclose)  # before the client closes
+        signal = work_signal_for(url, redis)
+        if not isinstance(signal, InProcessWorkSignal):
+            stack.push_async_callback(signal.aclose)  # before the Redis client closes
         clock = SystemClock()
         http = await stack.enter_async_context(http_client())
         downloads = await stack.enter_async_context(download_client(settings))
@@ -127,6 +128,16 @@ async def open_runtime(settings: Settings, *, run_migrations: bool) -> AsyncIter
             webhook_sender=HttpWebhookSender(hooks, allow_private=settings.allow_private_webhooks),
         )
         yield Runtime(ports, policies_for(settings), providers, redis)
+
+
+def work_signal_for(database_url: str, redis: Redis | None) -> InProcessWorkSignal | RedisWorkSignal | PostgresWorkSignal:
+    """Workers in every process wake through Redis pub/sub when there is Redis, else through
+    Postgres LISTEN/NOTIFY; embedded SQLite has one process, woken in memory."""
+    if redis is not None:
+        return RedisWorkSignal(redis)
+    if not is_sqlite(database_url):
+        return PostgresWorkSignal(database_url)
+    return InProcessWorkSignal()
 
 
 def session_cache_for(settings: Settings, redis: Redis | None) -> SessionCache:

@@ -1,4 +1,5 @@
-"""The WorkSignal contract, passed by every adapter: in-process and Redis pub/sub."""
+"""The WorkSignal contract, passed by every adapter: in-process, Redis pub/sub and Postgres
+LISTEN/NOTIFY."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import asyncio
 import logging
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import asyncpg
 import pytest
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -17,6 +20,8 @@ from redis.backoff import NoBackoff
 
 from adapters.memory.signal import InProcessWorkSignal
 from adapters.redis.work_signal import CHANNEL, RedisWorkSignal
+from adapters.sql.notify_signal import CHANNEL as PG_CHANNEL
+from adapters.sql.notify_signal import PostgresWorkSignal, plain_dsn
 from domain.ports import WorkSignal
 from tests.services_redis import RedisNamespace
 
@@ -47,9 +52,29 @@ async def redis_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject
             await signal.aclose()
 
 
-@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def pg_channel() -> str:
+    """A channel of this test's own: the Postgres server is shared with other test runs."""
+    return f"pixrelay_work_test_{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def postgres_subject(request: pytest.FixtureRequest) -> AsyncIterator[Subject]:
+    signal = PostgresWorkSignal(request.getfixturevalue("pg_server_url"), channel=pg_channel())
+    try:
+        yield Subject(signal, lambda: signal.wait(0.01))
+    finally:
+        await signal.aclose()
+
+
+SUBJECTS = {"memory": memory_subject, "redis": redis_subject, "postgres": postgres_subject}
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis),
+                        pytest.param("postgres", marks=pytest.mark.postgres)])
 def subject(request: pytest.FixtureRequest, runner: asyncio.Runner) -> Iterator[Subject]:
-    make = memory_subject if request.param == "memory" else redis_subject
+    make = SUBJECTS[request.param]
+    if request.param == "postgres":
+        request.getfixturevalue("pg_server_url")  # checks the server outside the test's loop
     stack = AsyncExitStack()
     subject = runner.run(stack.enter_async_context(make(request)))
     try:
@@ -170,3 +195,152 @@ def test_without_redis_notify_is_quiet_and_wait_polls(runner: asyncio.Runner,
     woken, elapsed = runner.run(scenario())
     assert woken is False and 0.3 <= elapsed < 10
     assert "work.notify_failed" in caplog.text and "work.subscribe_failed" in caplog.text
+
+
+# ------------------------------------------------------------------ Postgres only
+
+
+@pytest.mark.postgres
+def test_a_notify_from_another_process_wakes_the_waiter_after_commit_only(pg_server_url: str,
+                                                                           runner: asyncio.Runner) -> None:
+    """Another connection's NOTIFY wakes the waiter; one sent inside a transaction is held
+    until that commits (Postgres' rule: why notify() always runs outside the caller's)."""
+    async def scenario() -> tuple[bool, bool, bool]:
+        channel = pg_channel()
+        waiting = PostgresWorkSignal(pg_server_url, channel=channel)
+        notifying = PostgresWorkSignal(pg_server_url, channel=channel)
+        other = await asyncpg.connect(plain_dsn(pg_server_url))
+        try:
+            assert await waiting.wait(0.01) is False
+            await notifying.notify()
+            woken = await waiting.wait(WAKE_TIMEOUT)
+            async with other.transaction():
+                await other.execute(f'NOTIFY "{channel}"')
+                during = await waiting.wait(0.2)
+            after = await waiting.wait(WAKE_TIMEOUT)
+            return woken, during, after
+        finally:
+            await other.close()
+            await waiting.aclose()
+            await notifying.aclose()
+
+    assert runner.run(scenario()) == (True, False, True)
+
+
+@pytest.mark.postgres
+def test_the_default_postgres_channel_is_pixrelay_work(pg_server_url: str, runner: asyncio.Runner) -> None:
+    async def scenario() -> list[str]:
+        heard: list[str] = []
+        arrived = asyncio.Event()
+
+        def hear(_connection: object, _pid: int, channel: str, _payload: str) -> None:
+            heard.append(channel)
+            arrived.set()
+        listener = await asyncpg.connect(plain_dsn(pg_server_url))
+        try:
+            await listener.add_listener("pixrelay_work", hear)
+            signal = PostgresWorkSignal(pg_server_url)
+            await signal.notify()
+            await signal.aclose()
+            await asyncio.wait_for(arrived.wait(), WAKE_TIMEOUT)
+        finally:
+            await listener.close()
+        return heard
+
+    assert PG_CHANNEL == "pixrelay_work"
+    assert runner.run(scenario())[:1] == ["pixrelay_work"]
+
+
+@pytest.mark.postgres
+def test_its_own_notify_wakes_it_once_not_twice(pg_server_url: str, runner: asyncio.Runner) -> None:
+    """API and worker in one process: the notify wakes the local waiter directly, and the
+    same NOTIFY coming back from Postgres is not a second wake-up (a second claim)."""
+    async def scenario() -> tuple[bool, bool]:
+        signal = PostgresWorkSignal(pg_server_url, channel=pg_channel())
+        try:
+            assert await signal.wait(0.01) is False
+            await signal.notify()
+            first = await signal.wait(WAKE_TIMEOUT)
+            return first, await signal.wait(0.3)
+        finally:
+            await signal.aclose()
+
+    assert runner.run(scenario()) == (True, False)
+
+
+@pytest.mark.postgres
+def test_concurrent_notifies_coalesce_and_each_returns_after_a_notify_it_asked_for(
+        pg_server_url: str, runner: asyncio.Runner) -> None:
+    async def scenario() -> tuple[int, int]:
+        channel = pg_channel()
+        heard: list[int] = []
+        listener = await asyncpg.connect(plain_dsn(pg_server_url))
+        signal = PostgresWorkSignal(pg_server_url, channel=channel)
+        try:
+            await listener.add_listener(channel, lambda _c, pid, _ch, _m: heard.append(pid))
+            await signal.notify()  # opens the connection
+            before = len(await _settled(heard))
+            await asyncio.gather(*(signal.notify() for _ in range(50)))
+            return before, len(await _settled(heard)) - before
+        finally:
+            await listener.close()
+            await signal.aclose()
+
+    before, burst = runner.run(scenario())
+    assert before == 1
+    assert 1 <= burst < 50
+
+
+async def _settled(heard: list[int]) -> list[int]:
+    """What was heard once nothing more arrives for a moment."""
+    count = -1
+    while count != len(heard):
+        count = len(heard)
+        await asyncio.sleep(0.2)
+    return heard
+
+
+@pytest.mark.postgres
+def test_a_lost_listen_connection_is_reopened_and_wakes_the_waiter_once(pg_server_url: str,
+                                                                        runner: asyncio.Runner) -> None:
+    async def scenario() -> tuple[bool, bool, int]:
+        channel = pg_channel()
+        waiting = PostgresWorkSignal(pg_server_url, channel=channel, keepalive_seconds=0.2)
+        notifying = PostgresWorkSignal(pg_server_url, channel=channel)
+        admin = await asyncpg.connect(plain_dsn(pg_server_url))
+        try:
+            assert await waiting.wait(0.01) is False
+            killed = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = $1",
+                f'LISTEN "{channel}"')
+            assert killed == 1
+            reopened = await waiting.wait(WAKE_TIMEOUT * 2)  # notifies may have been lost: look once
+            await asyncio.sleep(0.05)
+            waiter = asyncio.create_task(waiting.wait(WAKE_TIMEOUT))
+            await asyncio.sleep(0.05)
+            await notifying.notify()
+            return reopened, await waiter, waiting.reconnects
+        finally:
+            await admin.close()
+            await waiting.aclose()
+            await notifying.aclose()
+
+    assert runner.run(scenario()) == (True, True, 1)
+
+
+def test_without_postgres_notify_is_quiet_and_wait_polls(runner: asyncio.Runner,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> tuple[bool, bool, float]:
+        signal = PostgresWorkSignal(f"postgresql://postgres@127.0.0.1:{closed_port()}/none")
+        try:
+            await signal.notify()  # logged, never raised: the job is committed, workers poll
+            first = await signal.wait(0.01)  # a notify of this instance still wakes its own waiter
+            started = time.monotonic()
+            woken = await signal.wait(0.3)
+            return first, woken, time.monotonic() - started
+        finally:
+            await signal.aclose()
+
+    first, woken, elapsed = runner.run(scenario())
+    assert first is True and woken is False and 0.3 <= elapsed < 10
+    assert "work.notify_failed" in caplog.text and "work.listen_failed" in caplog.text

@@ -12,6 +12,7 @@ from returns.result import Success
 
 from adapters.memory.signal import InProcessWorkSignal
 from adapters.redis.work_signal import RedisWorkSignal
+from adapters.sql.notify_signal import PostgresWorkSignal
 from domain.jobs import OperationType
 from domain.providers import RemoteState, SubmitRequest
 from entrypoints.http.routes_ops import run_check
@@ -79,3 +80,14 @@ def test_with_redis_workers_wake_through_it_and_readiness_pings_it(tmp_path: Pat
         return up, down.ok
 
     assert asyncio.run(scenario()) == (True, False)
+
+
+@pytest.mark.postgres
+def test_on_postgres_without_redis_workers_wake_through_listen_notify(tmp_path: Path, pg_url: str) -> None:
+    async def scenario() -> None:
+        settings = Settings(data_dir=tmp_path, providers="sim", database_url=pg_url, jwt_secret="s" * 40)
+        async with open_runtime(settings, run_migrations=False) as runtime:
+            assert isinstance(runtime.ports.signal, PostgresWorkSignal)
+            assert readiness_checks(runtime) == []
+
+    asyncio.run(scenario())
