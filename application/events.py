@@ -1,4 +1,7 @@
-"""Events are published only after their unit of work commits, best effort."""
+"""Domain events wait for their unit of work to commit, then are published, best effort.
+
+Not the transactional webhook outbox (adapters/*/outbound.py): these events are
+fire-and-forget notifications for live listeners (job event streams, metrics)."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from domain.events import DomainEvent
 from domain.ports import EventBus
 
 
-class Outbox:
+class AfterCommit:
     def __init__(self) -> None:
         self.events: list[DomainEvent] = []
 

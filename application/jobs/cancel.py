@@ -8,7 +8,7 @@ from returns.result import Failure, Result, Success
 
 from application.actor import Actor
 from application.audit import AuditTrail
-from application.events import Outbox
+from application.events import AfterCommit
 from application.jobs.settlement import fail_dependents, free_account_slot, release_credits
 from domain.errors import DomainError, conflict, not_found
 from domain.events import JobCancelled
@@ -38,24 +38,24 @@ class CancelJob:
         self._events = events
 
     async def __call__(self, actor: Actor, job_id: str) -> Result[Job, DomainError]:
-        outbox = Outbox()
+        after_commit = AfterCommit()
         for _ in range(SAVE_TRIES):
             async with self._uow() as uow:
-                outcome = await self._cancel(uow, actor, job_id, outbox)
+                outcome = await self._cancel(uow, actor, job_id, after_commit)
                 if outcome is None:
                     continue  # a worker moved the job meanwhile: read it again
                 if isinstance(outcome, Success):
                     await uow.commit()
             if isinstance(outcome, Success):
                 before, after = outcome.unwrap()
-                await outbox.flush(self._events)
+                await after_commit.flush(self._events)
                 await self._cancel_remote(before)
                 return Success(after)
             return Failure(outcome.failure())
         return Failure(conflict("the job is changing too fast to cancel; try again"))
 
     async def _cancel(self, uow: UnitOfWork, actor: Actor, job_id: str,
-                      outbox: Outbox) -> Result[tuple[Job, Job], DomainError] | None:
+                      after_commit: AfterCommit) -> Result[tuple[Job, Job], DomainError] | None:
         now = self._clock.now()
         job = await uow.jobs.get(job_id)
         if job is None or job.user_id != actor.user_id or job.is_deleted:
@@ -69,9 +69,9 @@ class CancelJob:
         if job.status is JobStatus.PROCESSING:
             await free_account_slot(uow, job, refund=job.cost_estimate)
             await uow.users.release_run_slot(job.user_id)
-        await fail_dependents(uow, cancelled.unwrap(), self._ids, now, outbox)
+        await fail_dependents(uow, cancelled.unwrap(), self._ids, now, after_commit)
         await self._audit.record(uow, actor.user_id, "job.cancel", "job", job.id, was=str(job.status))
-        outbox.add(JobCancelled(job_id=job.id, user_id=job.user_id, at=now))
+        after_commit.add(JobCancelled(job_id=job.id, user_id=job.user_id, at=now))
         return Success((job, cancelled.unwrap()))
 
     async def _cancel_remote(self, job: Job) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from returns.result import Failure, Success
 
-from application.events import Outbox
+from application.events import AfterCommit
 from domain.events import JobFailed
 from domain.jobs import Job, JobStatus, parent_failed
 from domain.ledger import capture, release
@@ -48,7 +48,7 @@ async def free_account_slot(uow: UnitOfWork, job: Job, refund: int) -> None:
 
 
 async def fail_dependents(uow: UnitOfWork, parent: Job, ids: IdGenerator, now: datetime,
-                          outbox: Outbox) -> None:
+                          after_commit: AfterCommit) -> None:
     """Jobs waiting on a parent that will never complete fail with PARENT_FAILED, transitively.
     They are pending (a child never starts before its parent completes)."""
     queue = [parent]
@@ -61,6 +61,6 @@ async def fail_dependents(uow: UnitOfWork, parent: Job, ids: IdGenerator, now: d
             if isinstance(failed, Success) and await uow.jobs.save(failed.unwrap(), child.version):
                 ended = failed.unwrap()
                 await release_credits(uow, ended, ids, now)
-                outbox.add(JobFailed(job_id=ended.id, user_id=ended.user_id, at=now,
+                after_commit.add(JobFailed(job_id=ended.id, user_id=ended.user_id, at=now,
                                      error_code=ended.error_code or "", error_message=ended.error_message or ""))
                 queue.append(ended)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from application.events import Outbox
+from application.events import AfterCommit
 from application.policy import PipelinePolicy
 from domain.accounts import SelectionPolicy
 from domain.events import AccountSelected, JobStarted
@@ -39,11 +39,11 @@ class ClaimJobs:
             claimed = await uow.jobs.claim_and_reserve(now, token, now + self._policy.lease,
                                                        limit or self._policy.claim_batch, self._selection)
             await uow.commit()
-        outbox = Outbox()
+        after_commit = AfterCommit()
         for job in claimed.jobs:
             if job.id in claimed.started and job.account_id is not None:
-                outbox.add(JobStarted(job_id=job.id, user_id=job.user_id, at=now, attempt=job.attempts))
-                outbox.add(AccountSelected(job_id=job.id, user_id=job.user_id, at=now,
+                after_commit.add(JobStarted(job_id=job.id, user_id=job.user_id, at=now, attempt=job.attempts))
+                after_commit.add(AccountSelected(job_id=job.id, user_id=job.user_id, at=now,
                                            account_id=job.account_id, attempt=job.attempts))
-        await outbox.flush(self._events)
+        await after_commit.flush(self._events)
         return claimed.jobs

@@ -8,7 +8,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from application.audit import AuditTrail
-from application.events import Outbox
+from application.events import AfterCommit
 from application.jobs.settlement import capture_credits, fail_dependents, free_account_slot, release_credits
 from application.pipeline.failures import Step, lease_lost
 from application.pipeline.outputs import FetchedOutput, fetch_outputs
@@ -60,10 +60,10 @@ class Finish:
         if isinstance(fetched, Failure):
             return await self.fail_or_retry(job, account, fetched.failure(), blame_account=False)
         now = self._clock.now()
-        outbox = Outbox()
+        after_commit = AfterCommit()
         async with self._uow() as uow:
             submission = await uow.submissions.get(job.submission_id or "")
-            assets = await self._store_assets(uow, job, client, fetched.unwrap(), outbox, now)
+            assets = await self._store_assets(uow, job, client, fetched.unwrap(), after_commit, now)
             done = complete(job, tuple(a.id for a, _ in assets), now).unwrap()
             if not await uow.jobs.save(done, job.version):
                 return Failure(lease_lost(job.id))
@@ -85,15 +85,15 @@ class Finish:
             await self._audit.record(uow, None, "job.complete", "job", job.id, account_id=account.id,
                                      credits=charged, assets=[a.id for a, _ in assets])
             await uow.commit()
-        outbox.add(JobCompleted(job_id=job.id, user_id=job.user_id, at=now,
+        after_commit.add(JobCompleted(job_id=job.id, user_id=job.user_id, at=now,
                                 result_asset_ids=done.result_asset_ids))
         await self._events.publish(ProviderCompleted(job_id=job.id, user_id=job.user_id, at=now,
                                                      provider_job_id=job.provider_job_id or ""))
-        await outbox.flush(self._events)
+        await after_commit.flush(self._events)
         return Success(Step.DONE)
 
     async def _store_assets(self, uow: UnitOfWork, job: Job, client: ProviderClient,
-                            fetched: list[FetchedOutput], outbox: Outbox,
+                            fetched: list[FetchedOutput], after_commit: AfterCommit,
                             now: datetime) -> list[tuple[Asset, bool]]:
         """One asset per output; bytes the user already has give the existing asset."""
         inputs = list(job.input_asset_ids)
@@ -119,7 +119,7 @@ class Finish:
             # cycle walk needed (link_inputs makes one per input for existing assets).
             await uow.lineage.add(edges_for_inputs(asset.id, inputs, str(job.operation_type), job.id,
                                                    Relation.INPUT))
-            outbox.add(AssetCreated(job_id=job.id, user_id=job.user_id, at=now, asset_id=asset.id))
+            after_commit.add(AssetCreated(job_id=job.id, user_id=job.user_id, at=now, asset_id=asset.id))
             stored.append((asset, True))
         return stored
 
@@ -137,7 +137,7 @@ class Finish:
                                   random=self._random.random, now=now,
                                   exclude_account=blame_account and account is not None)
         moved = ended.unwrap()
-        outbox = Outbox()
+        after_commit = AfterCommit()
         async with self._uow() as uow:
             if not await uow.jobs.save(moved, job.version):
                 return Failure(lease_lost(job.id))
@@ -154,15 +154,15 @@ class Finish:
                     submission, error_code=failure.code, completed_at=now))
             if moved.status is JobStatus.FAILED:
                 await release_credits(uow, moved, self._ids, now)
-                await fail_dependents(uow, moved, self._ids, now, outbox)
-                outbox.add(JobFailed(job_id=job.id, user_id=job.user_id, at=now,
+                await fail_dependents(uow, moved, self._ids, now, after_commit)
+                after_commit.add(JobFailed(job_id=job.id, user_id=job.user_id, at=now,
                                      error_code=failure.code, error_message=failure.message))
             else:
-                outbox.add(JobRetrying(job_id=job.id, user_id=job.user_id, at=now,
+                after_commit.add(JobRetrying(job_id=job.id, user_id=job.user_id, at=now,
                                        error_code=failure.code, attempt=job.attempts))
             await self._audit.record(uow, None, f"job.{'fail' if moved.status is JobStatus.FAILED else 'retry'}",
                                      "job", job.id, code=failure.code, kind=str(failure.kind),
                                      account_id=job.account_id)
             await uow.commit()
-        await outbox.flush(self._events)
+        await after_commit.flush(self._events)
         return Success(Step.DONE if moved.status is JobStatus.FAILED else Step.WAITING)
