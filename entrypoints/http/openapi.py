@@ -104,6 +104,14 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "AccountCreditsIn": {"amount": 1000},
     "UserPatchIn": {"is_active": True},
     "GrantIn": {"amount": 500, "memo": "welcome bonus"},
+    "PasswordChangeIn": {"current_password": "correct horse battery", "new_password": "staple battery horse 2"},
+    "ApiKeyIn": {"name": "render backend", "scopes": ["jobs:read", "jobs:write"]},
+    "BatchIn": {"jobs": [
+        {"provider_id": "sim", "operation_type": "text_to_image", "params": {"prompt": "a red fox"}, "name": "fox"},
+        {"provider_id": "sim", "operation_type": "text_to_image", "params": {"prompt": "a snow owl"}, "name": "owl"}]},
+    "WebhookEndpointIn": {"url": "https://hooks.example.com/pixrelay", "events": ["job.completed", "job.failed"],
+                          "description": "render backend"},
+    "WebhookEndpointPatchIn": {"events": ["job.completed"], "disabled": False},
 }
 
 

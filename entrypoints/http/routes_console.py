@@ -23,6 +23,7 @@ from application.auth.login import LogIn
 from application.auth.refresh import RefreshSession
 from application.auth.sessions import LogOut
 from domain.errors import unauthenticated
+from entrypoints.http.client_address import client_of
 from entrypoints.http.deps import doc, require_user, uses
 from entrypoints.http.errors import ProblemException, ok, problems
 from entrypoints.http.schemas_users import LoginIn
@@ -54,20 +55,19 @@ async def console_page() -> Response[bytes]:
         "Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"})
 
 
-@post("/session", status_code=200, summary="Sign in to the console",
+@post("/session", operation_id="signInToConsole", status_code=200, summary="Sign in to the console",
       description="Log in (as `POST /v1/auth/login`) with the tokens put in HttpOnly, SameSite=Strict "
                   "cookies instead of the body. Needs the header `X-Pixrelay-CSRF: 1`.\n\n" + doc(LogIn),
       dependencies=uses(log_in=LogIn), responses=problems(401, 403, 422, 429))
 async def sign_in(request: Request[Any, Any, Any], data: JSONBody[LoginIn],
                   log_in: NamedDependency[LogIn]) -> Response[ConsoleSessionOut]:
     require_csrf_header(request)
-    client = request.client.host if request.client else "unknown"
-    tokens = ok(await log_in(data.email, data.password, client, request.headers.get("user-agent")))
+    tokens = ok(await log_in(data.email, data.password, client_of(request), request.headers.get("user-agent")))
     return Response(ConsoleSessionOut(session_id=tokens.session_id, expires_in=tokens.expires_in),
                     cookies=session_cookies(request, tokens.access_token, tokens.refresh_token, tokens.expires_in))
 
 
-@post("/session/refresh", status_code=200, summary="Renew the console's session",
+@post("/session/refresh", operation_id="refreshConsoleSession", status_code=200, summary="Renew the console's session",
       description="Rotate the refresh cookie and renew the access cookie (as `POST /v1/auth/refresh`). "
                   "Needs the header `X-Pixrelay-CSRF: 1`.",
       dependencies=uses(refresh_session=RefreshSession), responses=problems(401, 403))
@@ -82,7 +82,7 @@ async def refresh(request: Request[Any, Any, Any],
                     cookies=session_cookies(request, tokens.access_token, tokens.refresh_token, tokens.expires_in))
 
 
-@delete("/session", status_code=204, summary="Sign out of the console",
+@delete("/session", operation_id="signOutOfConsole", status_code=204, summary="Sign out of the console",
         description="Revoke the console's session at once (as `POST /v1/auth/logout`) and clear its cookies.",
         guards=[require_user], dependencies=uses(log_out=LogOut), responses=problems(401, 403),
         response_cookies=cleared_cookies())
@@ -93,4 +93,4 @@ async def sign_out(principal: NamedDependency[Principal], log_out: NamedDependen
 session_router = Router(path="/console", tags=["console"], route_handlers=[sign_in, refresh, sign_out])
 static_router = create_static_files_router(
     path="/console/static", directories=[STATIC_DIR], name="console-static",
-    cache_control=CacheControlHeader(max_age=300))
+    cache_control=CacheControlHeader(max_age=300), include_in_schema=False)
