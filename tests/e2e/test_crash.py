@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -72,6 +73,17 @@ async def database_facts(url: str) -> dict[str, Any]:
             "jobs": rows, "transactions": transactions, "holds": holds}
 
 
+def allow_jobs(cluster: Cluster, address: str, client: httpx.Client, jobs: int) -> None:
+    """The default user quota allows 100 jobs a day: an admin raises it to the run's size
+    (`make soak` submits 300), as an operator would for a heavy user."""
+    user_id = client.get("/v1/users/me").json()["id"]
+    with http_client(cluster.url, address) as admin:
+        login(admin, cluster.env["PIXRELAY_ADMIN_EMAIL"], "root password")
+        changed = admin.patch(f"/v1/admin/users/{user_id}", json={"quota": {"max_jobs_per_day": jobs}})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["quota"]["max_jobs_per_day"] == jobs
+
+
 def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
         tmp_path: Path, empty_database: str, redis_url: str, s3_endpoint: str) -> None:  # noqa: F811
     rng = random.Random(SEED)
@@ -80,6 +92,7 @@ def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
         "PIXRELAY_S3_ENDPOINT_URL": s3_endpoint, "PIXRELAY_S3_BUCKET": f"pixrelay-crash-{uuid.uuid4().hex[:12]}",
         "PIXRELAY_S3_ACCESS_KEY_ID": "moto", "PIXRELAY_S3_SECRET_ACCESS_KEY": "moto",
         "PIXRELAY_JWT_SECRET": "crash-test-secret-" + uuid.uuid4().hex,
+        "PIXRELAY_ADMIN_EMAIL": f"root-{uuid.uuid4().hex[:8]}@example.com", "PIXRELAY_ADMIN_PASSWORD": "root password",
         "PIXRELAY_SIM_STATE_DIR": str(tmp_path / "sim-state"), "PIXRELAY_SIM_ACCOUNTS": str(ACCOUNTS),
         "PIXRELAY_PROVIDERS": "sim", "PIXRELAY_WORKER_CONCURRENCY": "3",
         "PIXRELAY_LEASE_SECONDS": "3", "PIXRELAY_POLL_SECONDS": "0.3", "PIXRELAY_SIGNUP_CREDITS": "100000",
@@ -91,6 +104,7 @@ def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
         workers = [cluster.start(f"worker-{n}", "worker") for n in (1, 2)]
         address = f"127.0.0.{rng.randint(2, 254)}"
         client = user_client(cluster.url, address, "crash")
+        allow_jobs(cluster, address, client, JOBS)
         source = client.post("/v1/assets", files={"file": ("in.png", png(40, 40, 1), "image/png")}).json()["id"]
         requests = [job_request(rng, n, source) for n in range(JOBS)]
         job_ids = []
