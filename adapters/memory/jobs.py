@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from datetime import date, datetime
 
@@ -10,7 +11,7 @@ import msgspec
 from adapters.memory.paging import paginate
 from adapters.memory.store import MemoryState
 from domain.clock import utc_day
-from domain.jobs import Job, JobStatus, is_due, take_lease
+from domain.jobs import Job, JobStatus, take_lease
 from domain.pagination import Cursor, Page
 from domain.ports import JobFilter
 from domain.providers import ProviderSubmission
@@ -33,10 +34,8 @@ class InMemoryJobRepository:
         return self._state.jobs.get(job_id)
 
     async def find_by_idempotency_key(self, user_id: str, key: str) -> Job | None:
-        return next(
-            (j for j in self._state.jobs.values() if j.user_id == user_id and j.idempotency_key == key),
-            None,
-        )
+        found: list[Job] = self._state.lookup("jobs", "idempotency", (user_id, key))
+        return found[0] if found else None
 
     async def page(self, where: JobFilter, after: Cursor | None, limit: int) -> Page[Job]:
         def matches(job: Job) -> bool:
@@ -73,14 +72,18 @@ class InMemoryJobRepository:
 
     async def claim_due(self, now: datetime, lease_token: str, lease_until: datetime,
                         limit: int) -> list[Job]:
-        due = sorted(
-            (j for j in self._state.jobs.values() if is_due(j, now) and self._parent_done(j)),
-            key=lambda j: (j.priority, j.created_at, j.id),
-        )
+        # is_due, spelled out per status over the open jobs: this runs on every claim.
+        pending = [j for j in self._state.lookup("jobs", "open", JobStatus.PENDING) if j.run_after <= now]
+        expired = [j for j in self._state.lookup("jobs", "open", JobStatus.PROCESSING)
+                   if j.lease_expires_at is None or j.lease_expires_at <= now]
+        # Best first without sorting them all: most due jobs wait for an account, and a
+        # claim takes a handful.
+        due = [((j.priority, j.created_at, j.id), j) for j in pending + expired
+               if j.parent_job_id is None or self._parent_done(j)]
+        heapq.heapify(due)
         claimed: list[Job] = []
-        for job in due:
-            if len(claimed) >= limit:
-                break
+        while due and len(claimed) < limit:
+            _, job = heapq.heappop(due)
             if job.status is JobStatus.PENDING and not self._take_run_slot(job.user_id):
                 continue
             leased = take_lease(job, lease_token, lease_until, now).unwrap()
@@ -94,9 +97,8 @@ class InMemoryJobRepository:
                      if j.provider_id == provider_id and j.provider_job_id == provider_job_id), None)
 
     async def dependents(self, parent_job_id: str) -> list[Job]:
-        return [
-            j for j in self._state.jobs.values() if j.parent_job_id == parent_job_id and not j.is_terminal
-        ]
+        children: list[Job] = self._state.lookup("jobs", "open_children", parent_job_id)
+        return children
 
     async def count_by_status(self, provider_id: str | None = None) -> dict[str, int]:
         counts = Counter(
@@ -127,5 +129,5 @@ class InMemorySubmissionRepository:
         self._state.submissions[submission.id] = submission
 
     async def for_job(self, job_id: str) -> list[ProviderSubmission]:
-        found = [s for s in self._state.submissions.values() if s.job_id == job_id]
+        found: list[ProviderSubmission] = self._state.lookup("submissions", "job", job_id)
         return sorted(found, key=lambda s: (s.attempt, s.submitted_at, s.id))

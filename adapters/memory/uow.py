@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from adapters.memory.accounts import InMemoryAccountRepository
 from adapters.memory.assets import (
@@ -14,7 +14,7 @@ from adapters.memory.assets import (
 from adapters.memory.audit import InMemoryAuditRepository, InMemoryWebhookRepository
 from adapters.memory.jobs import InMemoryJobRepository, InMemorySubmissionRepository
 from adapters.memory.ledger import InMemoryLedgerRepository, InMemoryUsageRepository
-from adapters.memory.store import InMemoryStore, MemoryState
+from adapters.memory.store import InMemoryStore
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
 from domain.ports import (
     AccountRepository,
@@ -35,7 +35,7 @@ from domain.ports import (
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self._snapshot: MemoryState | None = None
+        self._others: dict[str, Any] | None = None
         self.committed = False
         state = store.state
         self.users: UserRepository = InMemoryUserRepository(state)
@@ -53,27 +53,35 @@ class InMemoryUnitOfWork:
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
-        self._snapshot = self._store.state.snapshot()
+        state = self._store.state
+        state.journal.begin()
+        self._others = state.snapshot_others()
         self.committed = False
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         try:
-            if self._snapshot is not None:  # back to the last commit: later writes are dropped
-                self._store.state.restore(self._snapshot)
+            state = self._store.state
+            state.journal.end()  # back to the last commit: later writes are dropped
+            if self._others is not None:
+                state.restore_others(self._others)
         finally:
-            self._snapshot = None
+            self._others = None
             self._store.lock.release()
 
     async def commit(self) -> None:
-        self._snapshot = self._store.state.snapshot()
+        state = self._store.state
+        state.journal.commit()
+        self._others = state.snapshot_others()
         self.committed = True
 
     async def rollback(self) -> None:
-        if self._snapshot is not None:
-            self._store.state.restore(self._snapshot)
-            self._snapshot = self._store.state.snapshot()
+        state = self._store.state
+        state.journal.rollback()
+        if self._others is not None:
+            state.restore_others(self._others)
+            self._others = state.snapshot_others()
         self.committed = False
 
 
