@@ -21,8 +21,13 @@ from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory.store import MemoryState
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.providers.sim import SimProvider
+from adapters.sql.engine import create_engine
+from adapters.sql.uow import SqlUnitOfWorkFactory
 from application.accounts.admin import AccountPatch, AddAccountCredits, UpdateAccount
 from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob, JobRequest
@@ -35,6 +40,7 @@ from domain.jobs import JobStatus
 from domain.quotas import QuotaPolicy
 from entrypoints.bootstrap import build_container
 from tests.simulation.invariants import Tallies, require
+from tests.simulation.sql_state import changes, read_state
 from tests.support.seed import ActorStub, add_account, add_user
 from tests.support.wiring import Wiring, memory_wiring
 
@@ -92,13 +98,27 @@ class World:
     log: list[str] = dataclasses.field(default_factory=list)
     counts: Counter[str] = dataclasses.field(default_factory=Counter)
     tallies: Tallies = dataclasses.field(default_factory=Tallies)
+    loaded: MemoryState | None = None  # on a database: the store as read after the last step
+    engine: AsyncEngine | None = None
     recent: dict[str, deque[str]] = dataclasses.field(default_factory=dict)  # user -> newest job ids
     seconds: float = 0.0  # wall time of the steps
     cpu_seconds: float = 0.0  # CPU time of the steps (the machine may be shared)
 
     @property
     def state(self) -> Any:
+        if self.loaded is not None:
+            return self.loaded
         return self.w.ports.uow.store.state  # type: ignore[attr-defined]
+
+    async def read_back(self) -> dict[str, set[Any]]:
+        """What the last step changed: the journal's word in memory, a read and a diff on SQL."""
+        if self.loaded is None:
+            changed: dict[str, set[Any]] = self.state.journal.take_changes()
+            return changed
+        fresh = await read_state(self.w.ports.uow)  # type: ignore[arg-type]
+        changed = changes(self.loaded, fresh)
+        self.loaded = fresh
+        return changed
 
     def recent_jobs(self, user_id: str, limit: int) -> list[str]:
         return list(itertools.islice(self.recent.get(user_id, ()), limit))
@@ -107,9 +127,14 @@ class World:
 OUTCOMES = ["success"] * 6 + ["transient_error", "final_error", "account_error"]
 
 
-async def build_world(seed: int, crash_rate: float = 0.05) -> World:
+async def build_world(seed: int, crash_rate: float = 0.05, database_url: str | None = None) -> World:
     rng = random.Random(seed)
     w = memory_wiring(seed)
+    engine = None
+    if database_url is not None:  # the same world on a real (migrated) database
+        engine = create_engine(database_url)
+        ports = dataclasses.replace(w.ports, uow=SqlUnitOfWorkFactory(engine))
+        w = Wiring(build_container(ports), ports, w.clock, w.sim)
     w.sim._failure_rate = 0.05  # random outages on top of the planned outcomes
     w.sim._random = random.Random(seed + 1)
     admin = await add_user(w, "root", credits=0)
@@ -128,8 +153,11 @@ async def build_world(seed: int, crash_rate: float = 0.05) -> World:
     provider = CrashingProvider(w.sim, rng, crash_rate)
     crashing = dataclasses.replace(w.ports, providers=StaticProviderRegistry([provider]))
     crashing_run: RunJob = build_container(crashing).resolve(RunJob)
-    world = World(seed, w, rng, users, accounts, crashing_run, provider, admin)
-    world.state.journal.watch()  # from here on, the store names what each step changed
+    world = World(seed, w, rng, users, accounts, crashing_run, provider, admin, engine=engine)
+    if engine is None:
+        world.state.journal.watch()  # from here on, the store names what each step changed
+    else:
+        world.loaded = await read_state(w.ports.uow)  # type: ignore[arg-type]
     world.tallies = Tallies.derive(world.state)
     return world
 
@@ -227,9 +255,10 @@ ACTIONS: list[tuple[Callable[[World], Any], int]] = [
 # ---------------------------------------------------------------- invariants
 
 
-def check_step(world: World) -> None:
+async def check_step(world: World) -> None:
     """What this step's committed transactions changed, and the tallies they move."""
-    world.tallies.check_step(world.state, world.state.journal.take_changes(), world.history)
+    changed = await world.read_back()
+    world.tallies.check_step(world.state, changed, world.history)
     require(not world.provider.duplicates, f"submitted twice for one attempt: {world.provider.duplicates}")
 
 
@@ -242,9 +271,18 @@ def full_check_steps(steps: int, full_checks: int = FULL_CHECKS) -> set[int]:
 Hook = Callable[[World, int], None]
 
 
-async def simulate(seed: int, steps: int, full_checks: int = FULL_CHECKS, before_step: Hook | None = None) -> World:
+async def simulate(seed: int, steps: int, full_checks: int = FULL_CHECKS, before_step: Hook | None = None,
+                   database_url: str | None = None) -> World:
     """Run `steps` random actions; `before_step` lets a test tamper with the world."""
-    world = await build_world(seed)
+    world = await build_world(seed, database_url=database_url)
+    try:
+        return await _steps(world, seed, steps, full_checks, before_step)
+    finally:
+        if world.engine is not None:
+            await world.engine.dispose()
+
+
+async def _steps(world: World, seed: int, steps: int, full_checks: int, before_step: Hook | None) -> World:
     actions = [a for a, _ in ACTIONS]
     weights = [w for _, w in ACTIONS]
     full = full_check_steps(steps, full_checks)
@@ -256,7 +294,7 @@ async def simulate(seed: int, steps: int, full_checks: int = FULL_CHECKS, before
             if before_step is not None:
                 before_step(world, step)
             await action(world)
-            check_step(world)
+            await check_step(world)
             if step in full:
                 world.tallies.check_everything(world.state)
                 world.counts["full_checks"] += 1
@@ -267,5 +305,6 @@ async def simulate(seed: int, steps: int, full_checks: int = FULL_CHECKS, before
     return world
 
 
-def run_simulation(seed: int, steps: int, full_checks: int = FULL_CHECKS, before_step: Hook | None = None) -> World:
-    return asyncio.run(simulate(seed, steps, full_checks, before_step))
+def run_simulation(seed: int, steps: int, full_checks: int = FULL_CHECKS, before_step: Hook | None = None,
+                   database_url: str | None = None) -> World:
+    return asyncio.run(simulate(seed, steps, full_checks, before_step, database_url))
