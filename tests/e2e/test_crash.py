@@ -84,6 +84,9 @@ def allow_jobs(cluster: Cluster, address: str, client: httpx.Client, jobs: int) 
         assert changed.json()["quota"]["max_jobs_per_day"] == jobs
 
 
+# Start-up, submitting, the kills and the wait for the last job, each bounded, with room for a
+# busy machine: the soak size (300 jobs, 200 kills) needs more than pytest's default 300 s.
+@pytest.mark.timeout(max(300, int(180 + JOBS * 2 + KILLS * KILL_EVERY * 3)))
 def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
         tmp_path: Path, empty_database: str, redis_url: str, s3_endpoint: str,  # noqa: F811
         capsys: pytest.CaptureFixture[str]) -> None:

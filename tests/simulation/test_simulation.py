@@ -17,6 +17,7 @@ SEEDS = [int(s) for s in os.environ.get("PIXRELAY_SIM_SEEDS", "1,2,3").split(","
 STEPS = int(os.environ.get("PIXRELAY_SIM_STEPS", "20000"))
 
 
+@pytest.mark.timeout(max(300, STEPS // 50))  # 50,000 steps: 1000 s, room for a busy machine
 @pytest.mark.parametrize("seed", SEEDS)
 def test_invariants_hold_under_random_interleavings(seed: int, capsys: pytest.CaptureFixture[str]) -> None:
     world = run_simulation(seed, STEPS)
