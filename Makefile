@@ -2,22 +2,43 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Two locks from pyproject.toml (`make lock`): requirements-runtime.lock, what the server needs,
+# and requirements.lock, that plus the test and lint tools, at the same versions.
 STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.runtime-stamp
+# `make run` installs the runtime only; once `make test` has installed the development set
+# (a superset) into the same .venv, `make run` uses that, so neither order undoes the other.
+RUN_NEEDS = $(if $(wildcard $(STAMP)),$(STAMP),$(RUN_STAMP))
+UV ?= $(firstword $(shell command -v uv) /tmp/lockenv/bin/uv)
 
-.PHONY: run test lint typecheck layers unit install clean bench soak screenshots
+.PHONY: run test lint typecheck layers unit install clean bench soak screenshots lock
 
-$(STAMP): requirements.lock pyproject.toml
+define venv_with
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "pixrelay needs Python 3.11+"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet -r $(1)
 	$(PY) -m pip install --quiet --no-deps -e .
+endef
+
+$(STAMP): requirements.lock pyproject.toml
+	$(call venv_with,requirements.lock)
 	touch $(STAMP)
+
+$(RUN_STAMP): requirements-runtime.lock pyproject.toml
+	$(call venv_with,requirements-runtime.lock)
+	touch $(RUN_STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_NEEDS)
 	$(VENV)/bin/pixrelay serve
+
+# Regenerate both locks after changing pyproject.toml's dependencies (existing pins are kept;
+# the runtime lock takes the development lock's versions). Needs uv (`pip install uv`).
+lock:
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(UV) pip compile pyproject.toml --python-version 3.11 --constraints requirements.lock -o requirements-runtime.lock
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""The tunable business settings use cases share, with the defaults SPEC names."""
+"""The tunable business settings use cases share, with the defaults docs/SPEC.md names."""
 
 from __future__ import annotations
 

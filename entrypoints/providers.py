@@ -51,8 +51,8 @@ def build_providers(settings: Settings, http: httpx.AsyncClient, clock: Callable
 
     common: dict[str, Any] = {"clock": clock}
     factories: dict[str, Callable[[], Any]] = {
-        "sim": lambda: SimProvider(clock=clock, state=DirectorySimState(settings.sim_state_dir)
-                                   if settings.sim_state_dir else None),
+        "sim": lambda: SimProvider(clock=clock, state=DirectorySimState(settings.effective_sim_state_dir)
+                                   if settings.effective_sim_state_dir else None),
         "replicate": lambda: ReplicateProvider(
             http, downloader, **common, **base("replicate"), webhook_url=webhook("replicate"),
             webhook_secret=settings.replicate_webhook_secret),

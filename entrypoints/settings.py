@@ -56,7 +56,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sim_accounts: int = 3
     lease_seconds: int = 60  # how long a crashed worker's job stays untouched before another resumes it
     poll_seconds: float = 2.0  # how often a running provider job is polled
-    sim_state_dir: Path | None = None  # shared by the sim in every process (scale-out); None: in memory
+    sim_state_dir: Path | None = None  # shared by the sim in every process (scale-out); None: see below
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     public_url: str | None = None  # where providers can reach our webhooks
@@ -96,6 +96,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def embedded(self) -> bool:
         """No external database: SQLite in the data dir, the in-process worker."""
         return self.database_url is None or self.database_url.startswith("sqlite")
+
+    @property
+    def effective_sim_state_dir(self) -> Path | None:
+        """Where the sim keeps its remote jobs: the setting; embedded, `<data dir>/sim` (a
+        restarted server finds the jobs it had submitted); otherwise in memory."""
+        if self.sim_state_dir is not None:
+            return self.sim_state_dir
+        return self.data_dir / "sim" if self.embedded else None
 
     @property
     def effective_database_url(self) -> str:

@@ -29,11 +29,8 @@ class InMemoryAssetRepository:
         return [self._state.assets[i] for i in dict.fromkeys(asset_ids) if i in self._state.assets]
 
     async def find_by_sha(self, owner_id: str, sha256: str) -> Asset | None:
-        return next(
-            (a for a in self._state.assets.values()
-             if a.owner_id == owner_id and a.sha256 == sha256 and not a.is_deleted),
-            None,
-        )
+        found: list[Asset] = self._state.lookup("assets", "sha", (owner_id, sha256))
+        return found[0] if found else None
 
     async def page(self, where: AssetFilter, after: Cursor | None, limit: int) -> Page[Asset]:
         def matches(asset: Asset) -> bool:

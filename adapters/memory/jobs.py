@@ -42,10 +42,8 @@ class InMemoryJobRepository:
         return self._state.jobs.get(job_id)
 
     async def find_by_idempotency_key(self, user_id: str, key: str) -> Job | None:
-        return next(
-            (j for j in self._state.jobs.values() if j.user_id == user_id and j.idempotency_key == key),
-            None,
-        )
+        found: list[Job] = self._state.lookup("jobs", "idempotency", (user_id, key))
+        return found[0] if found else None
 
     async def page(self, where: JobFilter, after: Cursor | None, limit: int) -> Page[Job]:
         def matches(job: Job) -> bool:
@@ -81,7 +79,10 @@ class InMemoryJobRepository:
     async def claim_and_reserve(self, now: datetime, lease_token: str, lease_until: datetime,
                                 limit: int, selection: SelectionPolicy) -> ClaimedJobs:
         """The domain's dispatch plan over the whole store (the unit of work holds its lock)."""
-        due = [j for j in self._state.jobs.values() if is_due(j, now) and self._parent_done(j)]
+        # Only open jobs, through the store's index: this runs on every claim.
+        open_jobs = (self._state.lookup("jobs", "open", JobStatus.PENDING)
+                     + self._state.lookup("jobs", "open", JobStatus.PROCESSING))
+        due = [j for j in open_jobs if is_due(j, now) and self._parent_done(j)]
         resumed = sorted((j for j in due if j.status is JobStatus.PROCESSING), key=queue_order)[:limit]
         accounts = list(self._state.accounts.values())
         startable = [j for j in due if j.status is JobStatus.PENDING and has_free_account(j, accounts, now)]
@@ -115,9 +116,8 @@ class InMemoryJobRepository:
                      if j.provider_id == provider_id and j.provider_job_id == provider_job_id), None)
 
     async def dependents(self, parent_job_id: str) -> list[Job]:
-        return [
-            j for j in self._state.jobs.values() if j.parent_job_id == parent_job_id and not j.is_terminal
-        ]
+        children: list[Job] = self._state.lookup("jobs", "open_children", parent_job_id)
+        return children
 
     async def count_by_status(self, provider_id: str | None = None) -> dict[str, int]:
         counts = Counter(
@@ -148,5 +148,5 @@ class InMemorySubmissionRepository:
         self._state.submissions[submission.id] = submission
 
     async def for_job(self, job_id: str) -> list[ProviderSubmission]:
-        found = [s for s in self._state.submissions.values() if s.job_id == job_id]
+        found: list[ProviderSubmission] = self._state.lookup("submissions", "job", job_id)
         return sorted(found, key=lambda s: (s.attempt, s.submitted_at, s.id))

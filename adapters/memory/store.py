@@ -1,8 +1,11 @@
-"""The state behind the in-memory unit of work: plain dicts of frozen domain values.
+"""The state behind the in-memory unit of work: tables of frozen domain values.
 
-A unit of work holds the store's lock for its whole life (transactions are serial) and
-snapshots the dicts on entry; leaving without commit() puts the snapshot back. Values are
-frozen Structs, so shallow copies of the dicts are real snapshots.
+A unit of work holds the store's lock for its whole life (transactions are serial). Every
+dict and list field becomes a journaled `Table` or `Rows` (adapters/memory/journal.py):
+writes remember what they overwrote, and leaving without commit() puts it back, at a cost
+proportional to what the transaction wrote, never to the size of the store. A few indexes
+keep the lookups the pipeline makes on every step (due jobs, idempotency keys, a job's
+submissions, an owner's bytes) from scanning every row.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ import asyncio
 import copy
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from typing import Any
 
+from adapters.memory.journal import Journal, Rows, Table
 from domain.accounts import ProviderAccount
 from domain.api_keys import ApiKey
 from domain.assets import Asset, ProviderUpload
@@ -47,12 +52,44 @@ class MemoryState:
     hook_attempts: list[DeliveryAttempt] = field(default_factory=list)
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
 
-    def snapshot(self) -> MemoryState:
-        return MemoryState(**{f.name: copy.copy(getattr(self, f.name)) for f in fields(self)})
+    journal: Journal = field(default_factory=Journal, repr=False, compare=False)
 
-    def restore(self, snapshot: MemoryState) -> None:
+    def __post_init__(self) -> None:
         for f in fields(self):
-            setattr(self, f.name, getattr(snapshot, f.name))
+            value = getattr(self, f.name)
+            if isinstance(value, dict) and not isinstance(value, Table):
+                setattr(self, f.name, Table(f.name, self.journal, value.items()))
+            elif isinstance(value, list) and not isinstance(value, Rows):
+                setattr(self, f.name, Rows(f.name, self.journal, value))
+        self._others = [f.name for f in fields(self) if f.name != "journal"
+                        and not isinstance(getattr(self, f.name), Table | Rows)]
+        self._index()
+
+    def _index(self) -> None:
+        """Lookups that must not scan a growing table (each mirrors a SQL index)."""
+        self.tables["jobs"].add_index("open", lambda j: j.status if not j.is_terminal else None)
+        self.tables["jobs"].add_index("open_children", lambda j: j.parent_job_id if not j.is_terminal else None)
+        self.tables["jobs"].add_index(
+            "idempotency", lambda j: (j.user_id, j.idempotency_key) if j.idempotency_key is not None else None)
+        self.tables["submissions"].add_index("job", lambda s: s.job_id)
+        self.tables["assets"].add_index("sha", lambda a: (a.owner_id, a.sha256) if not a.is_deleted else None)
+
+    def lookup(self, table: str, index: str, key: Any) -> list[Any]:
+        """The rows of `table` whose `index` key is `key` (see _index)."""
+        found: list[Any] = getattr(self, table).indexed(index, key)
+        return found
+
+    @property
+    def tables(self) -> dict[str, Table[Any, Any]]:
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Table)}
+
+    def snapshot_others(self) -> dict[str, Any]:
+        """Fields that are neither dicts nor lists (none today) are snapshotted whole."""
+        return {name: copy.copy(getattr(self, name)) for name in self._others}
+
+    def restore_others(self, snapshot: dict[str, Any]) -> None:
+        for name, value in snapshot.items():
+            setattr(self, name, value)
 
 
 class InMemoryStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from adapters import uow_steps
 from adapters.memory.accounts import InMemoryAccountRepository
@@ -23,7 +23,7 @@ from adapters.memory.outbound import (
     InMemoryWebhookEndpointRepository,
     OutboxJobRepository,
 )
-from adapters.memory.store import InMemoryStore, MemoryState
+from adapters.memory.store import InMemoryStore
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
 from domain.assets import Asset
 from domain.credentials import Credential
@@ -59,7 +59,7 @@ from domain.ports import (
 class InMemoryUnitOfWork:
     def __init__(self, store: InMemoryStore) -> None:
         self._store = store
-        self._snapshot: MemoryState | None = None
+        self._others: dict[str, Any] | None = None
         self.committed = False
         self._ended: list[TerminalJob] = []
         state = store.state
@@ -81,7 +81,9 @@ class InMemoryUnitOfWork:
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
-        self._snapshot = self._store.state.snapshot()
+        state = self._store.state
+        state.journal.begin()
+        self._others = state.snapshot_others()
         self.committed = False
         self._ended.clear()
         return self
@@ -89,24 +91,30 @@ class InMemoryUnitOfWork:
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
         try:
-            if self._snapshot is not None:  # back to the last commit: later writes are dropped
-                self._store.state.restore(self._snapshot)
+            state = self._store.state
+            state.journal.end()  # back to the last commit: later writes are dropped
+            if self._others is not None:
+                state.restore_others(self._others)
         finally:
-            self._snapshot = None
+            self._others = None
             self._store.lock.release()
 
     async def commit(self) -> None:
         if self._ended:  # the outbox: in the same transaction as the jobs that ended
             await self.hook_deliveries.enqueue(self._ended)
             self._ended.clear()
-        self._snapshot = self._store.state.snapshot()
+        state = self._store.state
+        state.journal.commit()
+        self._others = state.snapshot_others()
         self.committed = True
 
     async def rollback(self) -> None:
         self._ended.clear()
-        if self._snapshot is not None:
-            self._store.state.restore(self._snapshot)
-            self._snapshot = self._store.state.snapshot()
+        state = self._store.state
+        state.journal.rollback()
+        if self._others is not None:
+            state.restore_others(self._others)
+            self._others = state.snapshot_others()
         self.committed = False
 
 

@@ -1,7 +1,7 @@
 """What every HTTP provider adapter shares: error classification, JSON decoding that never
 crashes, and output downloads guarded against SSRF.
 
-Classification (SPEC §4): key rejected -> AUTH (account disabled); out of credits -> CREDITS
+Classification (docs/SPEC.md §4): key rejected -> AUTH (account disabled); out of credits -> CREDITS
 (exhausted); 429 -> RATE_LIMITED honouring Retry-After; 5xx, timeouts, transport errors and
 malformed bodies -> TRANSIENT; invalid params -> INVALID (final).
 """

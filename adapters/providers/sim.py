@@ -122,6 +122,7 @@ SIM_INFO = ProviderInfo(
     upload_ttl_seconds=int(UPLOAD_TTL.total_seconds()),
 )
 
+INLINE_RENDER_PIXELS = 64 * 64 * 2  # at most about a millisecond or two of drawing on the event loop
 _JOB_ID = re.compile(r"sim-[0-9a-f]{24}")
 _OUTPUT_URL = re.compile(r"sim://outputs/(sim-[0-9a-f]{24})/(\d+)\.(png|gif)")
 
@@ -160,6 +161,16 @@ class _RemoteJob:
                            provider_asset_id=f"{self.id}/{n}")
             for n in range(self.output_count)
         )
+
+    @property
+    def pixels(self) -> int:
+        """How much there is to draw per output (pixels times frames)."""
+        params = self.params
+        if isinstance(params, SimVideoParams):
+            return params.width * params.height * params.seconds * params.fps
+        if isinstance(params, SimImageParams):
+            return params.width * params.height
+        return (UPSCALE_BASE_SIDE * params.scale) ** 2
 
     def render(self, index: int) -> bytes:
         """The bytes of output `index`: a function of seed, prompt, inputs and index only."""
@@ -320,7 +331,10 @@ class SimProvider:
         if job.cancelled or job.failure is not None or not job.finished(self._clock()) \
                 or index >= job.output_count:
             raise OutputUnavailable(f"the simulator has no output at {url}")
-        data = await asyncio.to_thread(job.render, index)  # large videos take seconds to draw
+        if job.pixels <= INLINE_RENDER_PIXELS:
+            data = job.render(index)  # a thumbnail draws faster than a thread hop
+        else:
+            data = await asyncio.to_thread(job.render, index)  # large videos take seconds to draw
         for start in range(0, len(data), CHUNK_SIZE):
             yield data[start:start + CHUNK_SIZE]
 

@@ -141,6 +141,17 @@ class Finish:
         async with self._uow() as uow:
             if not await uow.jobs.save(moved, job.version):
                 return Failure(lease_lost(job.id))
+            # Locks in the order every settling transaction takes them (completion, cancel):
+            # the job, the user's credit balance, the account, the user's run slot. Another
+            # order deadlocks against a completion of the same user's other job.
+            if moved.status is JobStatus.FAILED:
+                await release_credits(uow, moved, self._ids, now)
+                await fail_dependents(uow, moved, self._ids, now, after_commit)
+                after_commit.add(JobFailed(job_id=job.id, user_id=job.user_id, at=now,
+                                           error_code=failure.code, error_message=failure.message))
+            else:
+                after_commit.add(JobRetrying(job_id=job.id, user_id=job.user_id, at=now,
+                                             error_code=failure.code, attempt=job.attempts))
             if account is not None:
                 fresh = await uow.accounts.get(account.id)
                 if fresh is not None and blame_account:
@@ -152,14 +163,6 @@ class Finish:
             if submission is not None:
                 await uow.submissions.update(msgspec.structs.replace(
                     submission, error_code=failure.code, completed_at=now))
-            if moved.status is JobStatus.FAILED:
-                await release_credits(uow, moved, self._ids, now)
-                await fail_dependents(uow, moved, self._ids, now, after_commit)
-                after_commit.add(JobFailed(job_id=job.id, user_id=job.user_id, at=now,
-                                     error_code=failure.code, error_message=failure.message))
-            else:
-                after_commit.add(JobRetrying(job_id=job.id, user_id=job.user_id, at=now,
-                                       error_code=failure.code, attempt=job.attempts))
             await self._audit.record(uow, None, f"job.{'fail' if moved.status is JobStatus.FAILED else 'retry'}",
                                      "job", job.id, code=failure.code, kind=str(failure.kind),
                                      account_id=job.account_id)

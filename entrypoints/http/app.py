@@ -1,4 +1,4 @@
-"""The Litestar application of SPEC §5, on top of the use cases in the container."""
+"""The Litestar application of docs/SPEC.md §5, on top of the use cases in the container."""
 
 from __future__ import annotations
 

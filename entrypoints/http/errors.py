@@ -128,7 +128,7 @@ def problem_response(code: str, detail: str, *, status: int | None = None, field
 
 
 def domain_problem(error: DomainError) -> Response[Problem]:
-    # Clients need a Retry-After on every 429 (SPEC); a minute is the fallback when unknown.
+    # Clients need a Retry-After on every 429 (docs/SPEC.md §5); a minute is the fallback when unknown.
     retry_after = error.retry_after
     if retry_after is None and status_of(error.code) == 429:
         retry_after = 60

@@ -15,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -72,14 +73,31 @@ async def database_facts(url: str) -> dict[str, Any]:
             "jobs": rows, "transactions": transactions, "holds": holds}
 
 
+def allow_jobs(cluster: Cluster, address: str, client: httpx.Client, jobs: int) -> None:
+    """The default user quota allows 100 jobs a day: an admin raises it to the run's size
+    (`make soak` submits 300), as an operator would for a heavy user."""
+    user_id = client.get("/v1/users/me").json()["id"]
+    with http_client(cluster.url, address) as admin:
+        login(admin, cluster.env["PIXRELAY_ADMIN_EMAIL"], "root password")
+        changed = admin.patch(f"/v1/admin/users/{user_id}", json={"quota": {"max_jobs_per_day": jobs}})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["quota"]["max_jobs_per_day"] == jobs
+
+
+# Start-up, submitting, the kills and the wait for the last job, each bounded, with room for a
+# busy machine: the soak size (300 jobs, 200 kills) needs more than pytest's default 300 s.
+@pytest.mark.timeout(max(300, int(180 + JOBS * 2 + KILLS * KILL_EVERY * 3)))
 def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
-        tmp_path: Path, empty_database: str, redis_url: str, s3_endpoint: str) -> None:  # noqa: F811
+        tmp_path: Path, empty_database: str, redis_url: str, s3_endpoint: str,  # noqa: F811
+        capsys: pytest.CaptureFixture[str]) -> None:
+    started = time.monotonic()
     rng = random.Random(SEED)
     cluster = Cluster(tmp_path, {
         "PIXRELAY_DATABASE_URL": empty_database, "PIXRELAY_REDIS_URL": redis_url,
         "PIXRELAY_S3_ENDPOINT_URL": s3_endpoint, "PIXRELAY_S3_BUCKET": f"pixrelay-crash-{uuid.uuid4().hex[:12]}",
         "PIXRELAY_S3_ACCESS_KEY_ID": "moto", "PIXRELAY_S3_SECRET_ACCESS_KEY": "moto",
         "PIXRELAY_JWT_SECRET": "crash-test-secret-" + uuid.uuid4().hex,
+        "PIXRELAY_ADMIN_EMAIL": f"root-{uuid.uuid4().hex[:8]}@example.com", "PIXRELAY_ADMIN_PASSWORD": "root password",
         "PIXRELAY_SIM_STATE_DIR": str(tmp_path / "sim-state"), "PIXRELAY_SIM_ACCOUNTS": str(ACCOUNTS),
         "PIXRELAY_PROVIDERS": "sim", "PIXRELAY_WORKER_CONCURRENCY": "3",
         "PIXRELAY_LEASE_SECONDS": "3", "PIXRELAY_POLL_SECONDS": "0.3", "PIXRELAY_SIGNUP_CREDITS": "100000",
@@ -91,6 +109,7 @@ def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
         workers = [cluster.start(f"worker-{n}", "worker") for n in (1, 2)]
         address = f"127.0.0.{rng.randint(2, 254)}"
         client = user_client(cluster.url, address, "crash")
+        allow_jobs(cluster, address, client, JOBS)
         source = client.post("/v1/assets", files={"file": ("in.png", png(40, 40, 1), "image/png")}).json()["id"]
         requests = [job_request(rng, n, source) for n in range(JOBS)]
         job_ids = []
@@ -149,3 +168,7 @@ def test_workers_killed_at_random_lose_nothing_and_charge_nothing_twice(
     assert DirectorySimState(tmp_path / "sim-state").duplicates() == set()  # never submitted twice
     assert kills == KILLS
     assert codes["api"] == 0, codes
+    with capsys.disabled():
+        print(f"\ncrash test: {JOBS} jobs {dict(facts['statuses'])}, {kills} kill -9, {generation - 2} worker "
+              f"restarts, {len(facts['transactions'])} ledger transactions checked, "
+              f"{time.monotonic() - started:.0f} s")

@@ -11,7 +11,7 @@ users of their own, so they never revoke the token the other operations use.
 
 Three rules no schema can state; cases generated as valid are kept valid:
 - a `cursor` is issued by the server (`next_cursor`): a made-up one is a 422, so it is dropped;
-- an `Idempotency-Key` sent again with another body is a 422 (SPEC), so the key is made
+- an `Idempotency-Key` sent again with another body is a 422 (docs/SPEC.md §5), so the key is made
   unique to its body (sending the same body again still replays the same job);
 - the audit log's `since` after its `until` is a 422: the two are swapped;
 - an API key's `expires_at` must be in the future (422 otherwise): a past one is dropped.

@@ -3,19 +3,31 @@ driven through the application layer, with every invariant checked after every s
 
 Everything random comes from one seed (ids, clock steps, choices, the sim's outages), and
 everything runs on one event loop task, so a failing seed replays exactly.
+
+A step's checks cost what the step changed, not the size of the world (tests/simulation/
+invariants.py): the store's journal names the changed keys, running tallies carry the global
+sums, and everything is derived again from scratch at FULL_CHECKS points per run and at the
+end, where a tally that disagrees with the store fails the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import random
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory.store import MemoryState
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.providers.sim import SimProvider
+from adapters.sql.engine import create_engine
+from adapters.sql.uow import SqlUnitOfWorkFactory
 from application.accounts.admin import AccountPatch, AddAccountCredits, UpdateAccount
 from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob, JobRequest
@@ -24,13 +36,16 @@ from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import RunJob
 from application.users.admin import GrantCredits
 from domain.accounts import ProviderAccount
-from domain.jobs import TERMINAL, Job, JobStatus
-from domain.ledger import HoldStatus, invariant_violations
-from domain.ports import JobFilter
+from domain.jobs import JobStatus
 from domain.quotas import QuotaPolicy
 from entrypoints.bootstrap import build_container
+from tests.simulation.invariants import Tallies, require
+from tests.simulation.sql_state import changes, read_state
 from tests.support.seed import ActorStub, add_account, add_user
 from tests.support.wiring import Wiring, memory_wiring
+
+FULL_CHECKS = 20  # points per run where everything is derived again from scratch
+RECENT = 10  # jobs per user the actions pick from (cancel, parent), newest first
 
 
 class WorkerCrashed(BaseException):
@@ -45,6 +60,7 @@ class CrashingProvider:
         self._rng = rng
         self._crash_rate = crash_rate
         self.accepted: Counter[str] = Counter()  # submits the provider accepted, per attempt
+        self.duplicates: list[str] = []  # attempts the provider accepted more than once
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -55,6 +71,8 @@ class CrashingProvider:
         answer = await self._inner.submit(secret, request)
         if _ok(answer):
             self.accepted[request.reference] += 1
+            if self.accepted[request.reference] > 1:
+                self.duplicates.append(request.reference)
         if self._rng.random() < self._crash_rate / 2:
             raise WorkerCrashed("after submit, before the answer was recorded")
         return answer
@@ -79,14 +97,44 @@ class World:
     history: dict[str, JobStatus] = dataclasses.field(default_factory=dict)
     log: list[str] = dataclasses.field(default_factory=list)
     counts: Counter[str] = dataclasses.field(default_factory=Counter)
+    tallies: Tallies = dataclasses.field(default_factory=Tallies)
+    loaded: MemoryState | None = None  # on a database: the store as read after the last step
+    engine: AsyncEngine | None = None
+    recent: dict[str, deque[str]] = dataclasses.field(default_factory=dict)  # user -> newest job ids
+    seconds: float = 0.0  # wall time of the steps
+    cpu_seconds: float = 0.0  # CPU time of the steps (the machine may be shared)
+
+    @property
+    def state(self) -> Any:
+        if self.loaded is not None:
+            return self.loaded
+        return self.w.ports.uow.store.state  # type: ignore[attr-defined]
+
+    async def read_back(self) -> dict[str, set[Any]]:
+        """What the last step changed: the journal's word in memory, a read and a diff on SQL."""
+        if self.loaded is None:
+            changed: dict[str, set[Any]] = self.state.journal.take_changes()
+            return changed
+        fresh = await read_state(self.w.ports.uow)  # type: ignore[arg-type]
+        changed = changes(self.loaded, fresh)
+        self.loaded = fresh
+        return changed
+
+    def recent_jobs(self, user_id: str, limit: int) -> list[str]:
+        return list(itertools.islice(self.recent.get(user_id, ()), limit))
 
 
 OUTCOMES = ["success"] * 6 + ["transient_error", "final_error", "account_error"]
 
 
-async def build_world(seed: int, crash_rate: float = 0.05) -> World:
+async def build_world(seed: int, crash_rate: float = 0.05, database_url: str | None = None) -> World:
     rng = random.Random(seed)
     w = memory_wiring(seed)
+    engine = None
+    if database_url is not None:  # the same world on a real (migrated) database
+        engine = create_engine(database_url)
+        ports = dataclasses.replace(w.ports, uow=SqlUnitOfWorkFactory(engine))
+        w = Wiring(build_container(ports), ports, w.clock, w.sim)
     w.sim._failure_rate = 0.05  # random outages on top of the planned outcomes
     w.sim._random = random.Random(seed + 1)
     admin = await add_user(w, "root", credits=0)
@@ -105,7 +153,13 @@ async def build_world(seed: int, crash_rate: float = 0.05) -> World:
     provider = CrashingProvider(w.sim, rng, crash_rate)
     crashing = dataclasses.replace(w.ports, providers=StaticProviderRegistry([provider]))
     crashing_run: RunJob = build_container(crashing).resolve(RunJob)
-    return World(seed, w, rng, users, accounts, crashing_run, provider, admin)
+    world = World(seed, w, rng, users, accounts, crashing_run, provider, admin, engine=engine)
+    if engine is None:
+        world.state.journal.watch()  # from here on, the store names what each step changed
+    else:
+        world.loaded = await read_state(w.ports.uow)  # type: ignore[arg-type]
+    world.tallies = Tallies.derive(world.state)
+    return world
 
 
 # ---------------------------------------------------------------- actions
@@ -122,14 +176,15 @@ async def create_job(world: World) -> None:
         params |= {"seconds": rng.randint(1, 2), "width": 64, "height": 64, "fps": 1}
     else:
         params |= {"width": 64, "height": 64, "num_images": rng.randint(1, 2)}
-    async with world.w.ports.uow() as uow:
-        mine = [j for j in (await uow.jobs.page(JobFilter(user_id=user.user_id), None, 5)).items]
-    parent = rng.choice(mine).id if mine and rng.random() < 0.2 else None
+    mine = world.recent_jobs(user.user_id, 5)
+    parent = rng.choice(mine) if mine and rng.random() < 0.2 else None
     request = JobRequest(provider_id="sim", operation_type="text_to_video" if video else "text_to_image",
                          params=params, priority=rng.randint(0, 10), parent_job_id=parent)
     key = f"k{rng.randint(0, 30)}" if rng.random() < 0.2 else None
     result = await world.w.get(CreateJob)(user, request, key)
     world.counts["create.ok" if _ok(result) else "create.refused"] += 1
+    if _ok(result) and result.unwrap().created:
+        world.recent.setdefault(user.user_id, deque(maxlen=RECENT)).appendleft(result.unwrap().job.id)
 
 
 def _ok(result: Any) -> bool:
@@ -142,10 +197,9 @@ def _ok(result: Any) -> bool:
 
 async def cancel_job(world: World) -> None:
     user = world.rng.choice(world.users)
-    async with world.w.ports.uow() as uow:
-        jobs = (await uow.jobs.page(JobFilter(user_id=user.user_id), None, 10)).items
+    jobs = world.recent_jobs(user.user_id, RECENT)
     if jobs:
-        await world.w.get(CancelJob)(user, world.rng.choice(jobs).id)
+        await world.w.get(CancelJob)(user, world.rng.choice(jobs))
         world.counts["cancel"] += 1
 
 
@@ -166,12 +220,11 @@ async def work(world: World) -> None:
 
 async def stale_worker_writes(world: World) -> None:
     """A worker whose lease ran out tries to carry on: it must not be able to write."""
-    async with world.w.ports.uow() as uow:
-        processing = (await uow.jobs.page(JobFilter(status=JobStatus.PROCESSING), None, 5)).items
+    processing = list(itertools.islice(reversed(world.tallies.processing), 5))
     if processing:
-        job = world.rng.choice(processing)
-        result = await world.w.get(AdvanceJob)(job.id, "stale-lease-token")
-        assert not _ok(result), f"a stale lease token advanced job {job.id}"
+        job_id = world.rng.choice(processing)
+        result = await world.w.get(AdvanceJob)(job_id, "stale-lease-token")
+        require(not _ok(result), f"a stale lease token advanced job {job_id}")
 
 
 async def pass_time(world: World) -> None:
@@ -202,63 +255,56 @@ ACTIONS: list[tuple[Callable[[World], Any], int]] = [
 # ---------------------------------------------------------------- invariants
 
 
-async def check_invariants(world: World, full: bool) -> None:
-    """Every invariant, after every step. The harness reads the in-memory store directly so
-    a check costs one pass over the jobs; the whole ledger is re-added every `full` step."""
-    state = world.w.ports.uow.store.state  # type: ignore[attr-defined]
-    jobs: list[Job] = list(state.jobs.values())
-    for balance in state.balances.values():
-        assert balance.available >= 0 and balance.held >= 0, f"negative balance {balance}"
-    if full:
-        problems = invariant_violations(state.transactions, state.holds.values())
-        assert not problems, problems
-    # Reservations: an account's slots are exactly its processing jobs that hold it.
-    held = Counter(j.account_id for j in jobs if j.status is JobStatus.PROCESSING and j.account_id)
-    for account in state.accounts.values():
-        assert account.current_jobs == held.get(account.id, 0), (
-            f"account {account.label} has current_jobs={account.current_jobs}, "
-            f"{held.get(account.id, 0)} processing jobs hold it")
-        assert 0 <= account.current_jobs <= account.max_concurrent_jobs and account.credits >= 0
-    running = Counter(j.user_id for j in jobs if j.status is JobStatus.PROCESSING)
-    for user in state.users.values():
-        assert user.running_jobs == running.get(user.id, 0), f"user {user.username} run slots leaked"
-        limit = user.quota.max_concurrent_jobs
-        assert limit is None or user.running_jobs <= limit
-    for (user_id, _day), usage in state.usage.items():
-        limit = state.users[user_id].quota.max_jobs_per_day
-        assert limit is None or usage.jobs_created <= limit, "daily quota exceeded"
-    expected_hold = {JobStatus.COMPLETED: HoldStatus.CAPTURED, JobStatus.FAILED: HoldStatus.RELEASED,
-                     JobStatus.CANCELLED: HoldStatus.RELEASED}
-    for job in jobs:
-        previous = world.history.get(job.id)
-        if previous is job.status and previous in TERMINAL:
-            continue
-        if previous in TERMINAL:
-            raise AssertionError(f"job {job.id} left terminal state {previous} for {job.status}")
-        world.history[job.id] = job.status
-        hold = state.holds.get(job.hold_id or "")
-        assert hold is not None, f"job {job.id} has no credit hold"
-        expected = expected_hold.get(job.status, HoldStatus.OPEN)
-        assert hold.status is expected, f"job {job.id} is {job.status} but its hold is {hold.status}"
-        assert job.attempts <= job.max_attempts
-    duplicates = [ref for ref, n in world.provider.accepted.items() if n > 1]
-    assert not duplicates, f"submitted twice for one attempt: {duplicates}"
+async def check_step(world: World) -> None:
+    """What this step's committed transactions changed, and the tallies they move."""
+    changed = await world.read_back()
+    world.tallies.check_step(world.state, changed, world.history)
+    require(not world.provider.duplicates, f"submitted twice for one attempt: {world.provider.duplicates}")
 
 
-async def simulate(seed: int, steps: int, full_every: int = 100) -> World:
-    world = await build_world(seed)
+def full_check_steps(steps: int, full_checks: int = FULL_CHECKS) -> set[int]:
+    """Evenly spread points (and the last step) where everything is derived from scratch."""
+    every = max(1, steps // full_checks)
+    return {step for step in range(steps) if step % every == every - 1} | {steps - 1}
+
+
+Hook = Callable[[World, int], None]
+
+
+async def simulate(seed: int, steps: int, full_checks: int = FULL_CHECKS, before_step: Hook | None = None,
+                   database_url: str | None = None) -> World:
+    """Run `steps` random actions; `before_step` lets a test tamper with the world."""
+    world = await build_world(seed, database_url=database_url)
+    try:
+        return await _steps(world, seed, steps, full_checks, before_step)
+    finally:
+        if world.engine is not None:
+            await world.engine.dispose()
+
+
+async def _steps(world: World, seed: int, steps: int, full_checks: int, before_step: Hook | None) -> World:
     actions = [a for a, _ in ACTIONS]
     weights = [w for _, w in ACTIONS]
+    full = full_check_steps(steps, full_checks)
+    started, cpu_started = time.perf_counter(), time.process_time()
     for step in range(steps):
         action = world.rng.choices(actions, weights)[0]
         world.counts[action.__name__] += 1
         try:
+            if before_step is not None:
+                before_step(world, step)
             await action(world)
-            await check_invariants(world, full=step % full_every == 0 or step == steps - 1)
+            await check_step(world)
+            if step in full:
+                world.tallies.check_everything(world.state)
+                world.counts["full_checks"] += 1
         except AssertionError as error:
             raise AssertionError(f"seed {seed} step {step} ({action.__name__}): {error}") from error
+    world.seconds = time.perf_counter() - started
+    world.cpu_seconds = time.process_time() - cpu_started
     return world
 
 
-def run_simulation(seed: int, steps: int) -> World:
-    return asyncio.run(simulate(seed, steps))
+def run_simulation(seed: int, steps: int, full_checks: int = FULL_CHECKS, before_step: Hook | None = None,
+                   database_url: str | None = None) -> World:
+    return asyncio.run(simulate(seed, steps, full_checks, before_step, database_url))

@@ -138,11 +138,12 @@ def test_the_first_job_stored_for_a_reference_wins(tmp_path: Path, kind: str) ->
 # ------------------------------------------------------------------ across processes
 
 
-def _contend(root: str, fingerprint: str, rounds: int) -> tuple[int, int, int]:
-    """In a child process: how many first-attempt markers and first secrets it won."""
+def _contend(root: str, fingerprint: str, rounds: int, contender: int) -> tuple[int, int, int]:
+    """In a child process: how many first-attempt markers and first secrets it won. Each
+    contender has its own secret (a pool may run two contenders in one process, one pid)."""
     state = DirectorySimState(root)
     spent = sum(state.spend_transient(f"{fingerprint}-{n}") for n in range(rounds))
-    firsts = sum(state.is_first_secret(f"{fingerprint}-{n}", f"key-{os.getpid()}") for n in range(rounds))
+    firsts = sum(state.is_first_secret(f"{fingerprint}-{n}", f"key-{contender}") for n in range(rounds))
     for _ in range(rounds):
         state.record_submit("shared-ref")
     return spent, firsts, os.getpid()
@@ -151,7 +152,8 @@ def _contend(root: str, fingerprint: str, rounds: int) -> tuple[int, int, int]:
 def test_processes_racing_for_first_facts_have_exactly_one_winner_each(tmp_path: Path) -> None:
     processes, rounds = 4, 50
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        results = list(pool.map(_contend, [str(tmp_path)] * processes, ["fp"] * processes, [rounds] * processes))
+        results = list(pool.map(_contend, [str(tmp_path)] * processes, ["fp"] * processes, [rounds] * processes,
+                                range(processes)))
     assert sum(spent for spent, _, _ in results) == rounds
     assert sum(firsts for _, firsts, _ in results) == rounds
     counts = DirectorySimState(tmp_path).submits()

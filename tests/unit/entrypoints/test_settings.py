@@ -14,6 +14,14 @@ def test_no_configuration_is_the_embedded_default(tmp_path: Path) -> None:
     assert settings == Settings()
     assert settings.embedded and settings.host == "127.0.0.1" and settings.port == 8000
     assert settings.effective_database_url.startswith("sqlite:///") and "pixrelay.db" in settings.effective_database_url
+    assert settings.effective_sim_state_dir == Path(".pixrelay") / "sim"  # survives a restart
+
+
+def test_the_sim_keeps_its_jobs_in_memory_when_scaled_out_unless_told_where(tmp_path: Path) -> None:
+    scaled = {"PIXRELAY_DATABASE_URL": "postgresql://pix@db/pix", "PIXRELAY_JWT_SECRET": "x" * 40}
+    assert load_settings(scaled, dotenv=None).effective_sim_state_dir is None
+    told = load_settings({**scaled, "PIXRELAY_SIM_STATE_DIR": str(tmp_path)}, dotenv=None)
+    assert told.effective_sim_state_dir == tmp_path
 
 
 def test_dotenv_supplies_values_and_the_environment_wins(tmp_path: Path) -> None:
