@@ -33,7 +33,8 @@ async def granted_user(uow: UnitOfWork, credential: Credential, now: datetime) -
     """The credential's user when the credential grants access at `now`, else None."""
     user = await uow.users.get(credential.user_id)
     session = await uow.sessions.get(credential.session_id) if credential.session_id is not None else None
-    return user if grants(credential, user, session, now) else None
+    api_key = await uow.api_keys.get(credential.key_id) if credential.key_id is not None else None
+    return user if grants(credential, user, session, now, api_key) else None
 
 
 async def create_job(uow: UnitOfWork, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:

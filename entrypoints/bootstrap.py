@@ -31,6 +31,7 @@ from application.assets.upload import UploadAsset
 from application.audit import AuditTrail
 from application.auth.authenticate import Authenticate, ReadAccessToken
 from application.auth.authenticate_key import AuthenticateKey
+from application.auth.known_keys import KnownKeys, ReadApiKey
 from application.auth.login import LogIn
 from application.auth.password import ChangePassword
 from application.auth.refresh import RefreshSession
@@ -98,6 +99,7 @@ USE_CASES: tuple[type, ...] = (
     RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks, ListJobDeliveries,
     AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
     ChangePassword, RetryJob, DeleteJob, CreateJobs, GetUsage, GetLedger,
+    ReadApiKey,
 )
 
 
@@ -140,6 +142,7 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
     for key, instance in instances.items():
         container.register(key, instance=instance)
     container.register(AuditTrail, scope=punq.Scope.singleton)
+    container.register(KnownKeys, scope=punq.Scope.singleton)
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     return container

@@ -27,6 +27,10 @@ class Principal(msgspec.Struct, frozen=True):
     role: Role
     api_key_id: str | None = None
     scopes: frozenset[Scope] | None = None
+    key_secret_hash: str | None = None
+    """Set when the key is checked in the route's own step (known_keys.py ReadApiKey)."""
+    key_scope: Scope | None = None
+    """The scope that step requires of the key (None: any key)."""
 
     @property
     def is_admin(self) -> bool:
@@ -38,8 +42,11 @@ class Principal(msgspec.Struct, frozen=True):
 
     @property
     def credential(self) -> Credential:
-        """What the route's own step checks. An API key was checked (live, its owner active)
-        by its own read when the request came in; the step checks the owner is active."""
+        """What the route's own step checks. An API key read at the edge (no database) is
+        checked there whole (live, its hash, the route's scope, its owner active); one that
+        AuthenticateKey already read is checked by the step as its owner being active."""
+        if self.api_key_id is not None and self.key_secret_hash is not None:
+            return Credential.of_api_key(self.user_id, self.api_key_id, self.key_secret_hash, self.key_scope)
         if self.api_key_id is not None:
             return Credential.of_user(self.user_id)
         return Credential.of_session(self.user_id, self.session_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from returns.result import Failure, Result, Success
 
 from application.auth.authenticate import Principal
+from application.auth.known_keys import KnownKeys
 from application.policy import AuthPolicy
 from domain.api_keys import LAST_USED_RESOLUTION, accepts, effective_scopes, split_key
 from domain.errors import DomainError, ErrorCode, unauthenticated
@@ -24,9 +25,13 @@ class AuthenticateKey:
       counted, and the login limits do not apply to them.
     - `last_used_at` is written at most once a minute per key, not on every request.
     - The key grants its scopes while its owner still has them (`admin` only for admins).
+    - A key it accepts is remembered by this process (KnownKeys: owner, hash, scopes), so
+      routes that check the key in their own step need no read of their own.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, limiter: RateLimiter, policy: AuthPolicy) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, limiter: RateLimiter, policy: AuthPolicy,
+                 known: KnownKeys) -> None:
+        self._known = known
         self._uow = uow
         self._clock = clock
         self._limiter = limiter
@@ -46,8 +51,9 @@ class AuthenticateKey:
             if api_key.needs_touch(now):
                 await uow.api_keys.touch(api_key.id, now, now - LAST_USED_RESOLUTION)
                 await uow.commit()
-        return Success(Principal(api_key.user_id, "", owner.role, api_key_id=api_key.id,
-                                 scopes=effective_scopes(api_key, owner.role)))
+        scopes = effective_scopes(api_key, owner.role)
+        self._known.learn(api_key.id, api_key.user_id, api_key.secret_hash, frozenset(api_key.scopes))
+        return Success(Principal(api_key.user_id, "", owner.role, api_key_id=api_key.id, scopes=scopes))
 
     async def _refuse(self, client: str) -> Result[Principal, DomainError]:
         policy = self._policy

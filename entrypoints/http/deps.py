@@ -17,6 +17,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from application.auth.authenticate import Authenticate, Principal, ReadAccessToken
 from application.auth.authenticate_key import AuthenticateKey
+from application.auth.known_keys import ReadApiKey
 from domain.api_keys import Scope, looks_like_key
 from domain.errors import forbidden, unauthenticated
 from entrypoints.bootstrap import Ports
@@ -92,13 +93,19 @@ def client_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return connection.client.host if connection.client else "unknown"
 
 
-def check_scope(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
-    """403 unless the API key may call this route (sessions may call every route)."""
+def route_scope(connection: ASGIConnection[Any, Any, Any, Any]) -> Scope | str:
+    """The scope an API key needs for this route, or ANY_KEY; 403 when keys may not call it."""
     handler = connection.scope.get("route_handler")
     override = handler.opt.get("scope") if handler is not None else None
     needed = required_scope(str(connection.scope.get("method", "GET")), connection.url.path, override)
     if needed is None:
         raise ProblemException(forbidden("this route needs a signed-in session, not an API key"))
+    return needed
+
+
+def check_scope(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal) -> None:
+    """403 unless the API key may call this route (sessions may call every route)."""
+    needed = route_scope(connection)
     if needed != ANY_KEY and not principal.allows(Scope(needed)):
         raise ProblemException(forbidden(f"this API key lacks the scope {needed!r}"))
 
@@ -125,12 +132,32 @@ def claimed(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     return principal
 
 
+def key_in_step(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    """On a CHECKED_IN_STEP route, the caller by an API key this process knows, read with no
+    database read: the route's statement checks the key (live, its hash, the route's scope,
+    its owner active). None when the key must be checked by its own read (unknown here, a
+    different secret, or an admin route); 403 when the key lacks the route's scope."""
+    cached = connection.scope.get("key_principal")
+    if isinstance(cached, Principal):
+        return cached
+    needed = route_scope(connection)
+    read: ReadApiKey = container_of(connection).resolve(ReadApiKey)
+    principal = read(presented_token(connection), None if needed == ANY_KEY else Scope(needed))
+    if principal is not None:
+        check_scope(connection, principal)
+        connection.scope["key_principal"] = principal  # type: ignore[typeddict-unknown-key]
+    return principal
+
+
 async def require_user(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Guard: a valid bearer token, before the body is even read; the session and user are
     checked here too unless the route checks them in its own step (CHECKED_IN_STEP)."""
-    if checked_in_step(handler) and not presents_key(connection):
-        claimed(connection)
-        return
+    if checked_in_step(handler):
+        if not presents_key(connection):
+            claimed(connection)
+            return
+        if key_in_step(connection) is not None:
+            return
     await authenticate(connection)
 
 
@@ -141,13 +168,18 @@ async def require_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
 
 
 def presents_key(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
-    """An API key is checked by its own read (with its scopes), on every route."""
+    """An API key: checked by its own read (AuthenticateKey, with its scopes), except on a
+    CHECKED_IN_STEP route once this process knows the key (`key_in_step`)."""
     return looks_like_key(presented_token(connection))
 
 
 async def current_principal(request: Request[Any, Any, Any]) -> Principal:
-    if checked_in_step(request.route_handler) and not presents_key(request):
-        return claimed(request)
+    if checked_in_step(request.route_handler):
+        if not presents_key(request):
+            return claimed(request)
+        known = key_in_step(request)
+        if known is not None:
+            return known
     return await authenticate(request)
 
 

@@ -4,6 +4,7 @@ hand-offs per request. A request over its budget fails here with the calls it ma
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import time
 from typing import Any
@@ -158,3 +159,69 @@ def test_a_job_naming_an_input_costs_one_read_more(pg_api: Api) -> None:
     assert response.status_code == 202, response.text
     assert trips.postgres <= 2, trips.report()
     assert trips.redis_commands <= 1, trips.report()
+
+
+def key_of(api: Api, who: Caller, scopes: list[str] | None = None) -> tuple[str, Caller]:
+    """A new API key of `who`'s: its id, and a caller presenting it."""
+    body: dict[str, Any] = {"name": "backend", **({"scopes": scopes} if scopes is not None else {})}
+    made = api.client.post("/v1/api-keys", headers=who.headers, json=body)
+    assert made.status_code == 201, made.text
+    key = made.json()
+    return key["id"], dataclasses.replace(who, headers={"Authorization": f"Bearer {key['key']}"})
+
+
+def revoke_key_behind_the_scenes(api: Api, key_id: str) -> None:
+    async def revoke_key() -> None:  # no process is told: the statement must see it
+        async with api.wiring.ports.uow() as uow:
+            assert await uow.api_keys.revoke(key_id, api.wiring.clock.now())
+            await uow.commit()
+
+    api.run(revoke_key)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_an_api_key_submits_a_job_within_the_same_budget_as_a_session(pg_api: Api) -> None:
+    session = pg_api.seeded("alice")
+    key_id, alice = key_of(pg_api, session)
+    _, by_session = measured(pg_api, lambda: submit(pg_api, session))
+    response, trips = measured(pg_api, lambda: submit(pg_api, alice))
+    assert response.status_code == 202, response.text
+    assert trips.postgres <= 2 and trips.postgres <= by_session.postgres, (trips.report(), by_session.report())
+    assert trips.redis_commands <= 1, trips.report()
+    revoke_key_behind_the_scenes(pg_api, key_id)
+    assert submit(pg_api, alice).status_code == 401
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.parametrize("path", ["one job", "my jobs", "one asset", "my assets", "my profile"])
+def test_an_api_key_reads_within_the_same_budget_as_a_session(path: str, pg_api: Api) -> None:
+    """The same round trips as the same read with a session (the budget of each read is
+    checked for sessions above)."""
+    session = pg_api.seeded("alice")
+    key_id, alice = key_of(pg_api, session)
+    ids = {"job": submit(pg_api, alice).json()["id"], "asset": pg_api.upload(alice).json()["id"]}
+    _, by_session = measured(pg_api, lambda: READS[path](pg_api, session, ids))
+    response, trips = measured(pg_api, lambda: READS[path](pg_api, alice, ids))
+    assert response.status_code == 200, response.text
+    assert trips.postgres <= by_session.postgres, (trips.report(), by_session.report())
+    # GET of a pending job also explains its wait (ExplainWait: its own reads, the same with a session)
+    assert trips.postgres <= 1 or path == "one job", trips.report()
+    assert trips.redis_commands == 0, trips.report()
+    revoke_key_behind_the_scenes(pg_api, key_id)
+    assert READS[path](pg_api, alice, ids).status_code == 401
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_known_api_key_still_needs_the_routes_scope_and_its_own_secret(pg_api: Api) -> None:
+    alice = pg_api.seeded("alice")
+    _, reader = key_of(pg_api, alice, ["jobs:read"])
+    assert reader.headers != alice.headers
+    assert pg_api.client.get("/v1/jobs", headers=reader.headers).status_code == 200  # now known here
+    refused = submit(pg_api, reader)
+    assert refused.status_code == 403 and "jobs:write" in refused.text, refused.text
+    token = reader.headers["Authorization"]
+    wrong = {"Authorization": token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")}
+    assert pg_api.client.get("/v1/jobs", headers=wrong).status_code == 401

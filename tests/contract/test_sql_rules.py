@@ -9,7 +9,9 @@ adapter (memory, SQLite, Postgres) runs the same sequence and must agree at ever
   balance, idempotency keys (Postgres: the one-statement CTE; SQLite: the statements run in
   the database thread; memory: the domain's functions over a unit of work);
 - holds captured or released: the balance movements (the conditional UPDATE / upsert of
-  the SQL ledger) and exactly-once settlement.
+  the SQL ledger) and exactly-once settlement;
+- an API key credential (domain/credentials.py `grants`, API_KEY): the condition every
+  hot-path statement embeds (adapters/sql/credentials.py) grants exactly when the domain does.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from domain.api_keys import ApiKey, Scope, hash_key_secret
 from domain.clock import utc_day
-from domain.credentials import Credential
+from domain.credentials import Credential, grants
 from domain.ledger import (
     CreditBalance,
     CreditHold,
@@ -175,5 +179,63 @@ def test_holds_captured_or_released_move_balances_as_the_domain_says(
                     invariant_violations(await uow.ledger.transactions(user.id), await uow.ledger.holds(user.id)))
 
         assert await in_uow(uow_factory, check, commit=False) == (model, [])
+
+    runner.run(scenario())
+
+
+def mostly(value: bool) -> st.SearchStrategy[bool]:
+    """`value` three times in four: each flaw alone is drawn often enough."""
+    return st.sampled_from([value, value, value, not value])
+
+
+GOOD_KEY: dict[str, Any] = {"scopes": {Scope.JOBS_READ}, "asked": Scope.JOBS_READ, "revoked": False, "expires_in": None,
+                            "right_secret": True, "owner_active": True, "theirs": False}
+keys = st.fixed_dictionaries({
+    "scopes": st.sets(st.sampled_from([Scope.JOBS_READ, Scope.JOBS_WRITE, Scope.ASSETS_READ]), min_size=1),
+    "asked": st.sampled_from([None, Scope.JOBS_READ, Scope.JOBS_WRITE, Scope.ASSETS_READ]),
+    "revoked": mostly(False),
+    "expires_in": st.sampled_from([None, None, -60, 0, 60]),  # seconds from `now`
+    "right_secret": mostly(True),
+    "owner_active": mostly(True),
+    "theirs": mostly(False),  # the key is another user's
+})
+
+
+@RULES
+@example(key=GOOD_KEY)
+@example(key={**GOOD_KEY, "asked": Scope.JOBS_WRITE})
+@example(key={**GOOD_KEY, "asked": None})
+@example(key={**GOOD_KEY, "scopes": {Scope.JOBS_READ, Scope.JOBS_WRITE}, "asked": Scope.ASSETS_READ})
+@example(key={**GOOD_KEY, "revoked": True})
+@example(key={**GOOD_KEY, "expires_in": 0})
+@example(key={**GOOD_KEY, "right_secret": False})
+@example(key={**GOOD_KEY, "owner_active": False})
+@example(key={**GOOD_KEY, "theirs": True})
+@given(key=keys)
+def test_an_api_key_credential_is_granted_exactly_as_the_domain_says(
+        uow_factory: UnitOfWorkFactory, runner: asyncio.Runner, key: dict[str, Any]) -> None:
+    """domain/credentials.py `grants` for API_KEY, against the SQL condition every hot-path
+    statement embeds: the create-job step and a read step on every adapter."""
+    async def scenario() -> None:
+        user = await add_user(uow_factory, is_active=key["owner_active"])
+        other = await add_user(uow_factory)
+        now = T0 + timedelta(hours=1)
+        stored = ApiKey(id=uuid.uuid4().hex, user_id=other.id if key["theirs"] else user.id, name="k",
+                        secret_hash=hash_key_secret("s" * 32), prefix="pxr_", scopes=tuple(sorted(key["scopes"])),
+                        created_at=T0, revoked_at=T0 if key["revoked"] else None,
+                        expires_at=None if key["expires_in"] is None else now + timedelta(seconds=key["expires_in"]))
+
+        async def store(uow: UnitOfWork) -> None:
+            await uow.api_keys.add(stored)
+
+        await in_uow(uow_factory, store)
+        presented = hash_key_secret("s" * 32 if key["right_secret"] else "t" * 32)
+        credential = Credential.of_api_key(user.id, stored.id, presented, key["asked"])
+        owner = await in_uow(uow_factory, lambda uow: uow.users.get(user.id), commit=False)
+        expected = grants(credential, owner, None, now, stored)
+        created = await uow_factory.create_job(credential, draft(user.id, cost=0), now)
+        assert (created.status is not CreateStatus.UNAUTHENTICATED) == expected, (created, expected)
+        read = await uow_factory.read_standing(credential, now)
+        assert read.granted == expected, (read, expected)
 
     runner.run(scenario())
