@@ -58,7 +58,9 @@ def browser_missing() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in this thread
+# while it is started, and every later test that calls asyncio.run() would fail on it.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     reason = browser_missing()
     if reason:
@@ -69,14 +71,14 @@ def playwright() -> Iterator[Playwright]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
     yield launched
     launched.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(tmp_path_factory: pytest.TempPathFactory, playwright: Playwright) -> Iterator[Server]:
     running = Server(tmp_path_factory.mktemp("console"), {
         "PIXRELAY_ADMIN_EMAIL": ADMIN_EMAIL, "PIXRELAY_ADMIN_PASSWORD": ADMIN_PASSWORD,
