@@ -12,7 +12,8 @@ Documented endpoints used (base https://queue.fal.run, `Authorization: Key <key>
   X-Fal-Error-Type) client_cancelled -> CANCELLED, bad_request -> INVALID, any other
   (timeouts, runner failures) -> TRANSIENT.
 - PUT /{owner}/{app}/requests/{id}/cancel.
-- Storage, as the official clients do it: POST https://rest.alpha.fal.ai/storage/upload/initiate
+- Storage, as the official fal-client (1.x) does it: POST
+  https://rest.fal.ai/storage/upload/initiate?storage_type=gcs
   `{"content_type", "file_name"}` -> `{"upload_url", "file_url"}`, then PUT the bytes to
   `upload_url` (checked like an output URL: https, public address). The file is asked to live
   24 h with the documented `X-Fal-Object-Lifecycle-Preference` header.
@@ -90,7 +91,7 @@ from domain.providers import (
 
 FAL_PROVIDER_ID = "fal"
 FAL_QUEUE = "https://queue.fal.run"
-FAL_REST = "https://rest.alpha.fal.ai"
+FAL_REST = "https://rest.fal.ai"
 UPLOAD_TTL = timedelta(hours=24)
 WEBHOOK_TOLERANCE = timedelta(minutes=5)
 MAX_REMEMBERED = 10_000
@@ -464,6 +465,7 @@ class FalProvider:
         filename = asset.original_filename or f"{asset.sha256[:16]}{mimetypes.guess_extension(asset.mime_type) or ''}"
         lifecycle = json.dumps({"expiration_duration_seconds": int(UPLOAD_TTL.total_seconds())})
         initiated = await self._api("POST", f"{self._rest}/storage/upload/initiate", secret,
+                                    params={"storage_type": "gcs"},
                                     json={"content_type": asset.mime_type, "file_name": filename},
                                     headers={"X-Fal-Object-Lifecycle-Preference": lifecycle})
         if isinstance(initiated, Failure):
