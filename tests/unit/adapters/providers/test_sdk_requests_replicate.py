@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import replicate
+from returns.result import Failure
 
 from adapters.providers.replicate import ReplicateProvider
 from domain.assets import Asset, AssetSource, MediaType
@@ -54,7 +55,8 @@ def _ours(call: Callable[[ReplicateProvider], Any], **options: Any) -> httpx.Req
     async def run() -> None:
         client = replay.client()
         adapter = ReplicateProvider(client, downloader(client), clock=lambda: NOW, **options)
-        await call(adapter)
+        answered = await call(adapter)
+        assert not isinstance(answered, Failure), answered
 
     asyncio.run(run())
     assert len(replay.requests) == 1
