@@ -5,8 +5,9 @@ the X-Runway-Version header, content type and JSON body."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,10 @@ import httpx
 import pytest
 import runwayml
 from returns.result import Failure
+from runwayml.resources.uploads import _RunwayCreateUploadArguments
 
 from adapters.providers.runway import RunwayProvider
+from domain.assets import Asset, AssetSource, MediaType
 from domain.jobs import OperationType
 from domain.providers import InputRef, SubmitRequest
 from tests.support.recorded_http import Replay, downloader
@@ -109,3 +112,36 @@ def test_status_and_cancel_are_the_official_clients_calls() -> None:
         _essentials(_sdk(lambda sdk: sdk.tasks.retrieve(TASK)))
     assert _essentials(_ours(lambda adapter: adapter.cancel(SECRET, TASK))) == \
         _essentials(_sdk(lambda sdk: sdk.tasks.delete(TASK)))
+
+
+def test_an_upload_starts_with_the_official_clients_request() -> None:
+    # runwayml's uploads.create_ephemeral POSTs this model to /v1/uploads, then posts the file to
+    # the answer's uploadUrl with a client of its own (not capturable), so the first request is
+    # compared with the model the SDK sends.
+    replay = (Replay().on("POST", r"/v1/uploads$", recorded("runway", "upload_slot"))
+              .on("POST", r"^https://runway-task-artifacts\.s3\.amazonaws\.com/$", httpx.Response(204)))
+
+    async def run() -> None:
+        client = replay.client()
+        adapter = RunwayProvider(client, downloader(client), clock=lambda: NOW)
+        (await adapter.upload(SECRET, _asset(), _chunks(), NOW)).unwrap()
+
+    asyncio.run(run())
+    start, put = replay.requests
+    assert (start.method, str(start.url), start.headers["authorization"]) == (
+        "POST", "https://api.dev.runwayml.com/v1/uploads", f"Bearer {SECRET}")
+    assert json.loads(start.content) == _RunwayCreateUploadArguments(filename="input.png").model_dump()
+    assert "authorization" not in put.headers
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x03" * 40
+
+
+def _asset() -> Asset:
+    return Asset(id="asset-1", owner_id="u1", media_type=MediaType.IMAGE, source=AssetSource.UPLOADED,
+                 mime_type="image/png", size_bytes=len(PNG), sha256=hashlib.sha256(PNG).hexdigest(),
+                 storage_key="k", created_at=NOW, last_accessed_at=NOW, original_filename="input.png")
+
+
+async def _chunks() -> AsyncIterator[bytes]:
+    yield PNG

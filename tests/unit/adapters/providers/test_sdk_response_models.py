@@ -20,7 +20,8 @@ import pytest
 import replicate.file
 import replicate.prediction
 from lumaai.types import Generation
-from openai.types import ImagesResponse
+from openai.types import ErrorObject, ImagesResponse
+from runwayml.resources.uploads import _RunwayUploadStartedResponse
 from runwayml.types import TaskRetrieveResponse, TextToVideoCreateResponse
 
 FIXTURES = Path(__file__).parents[3] / "fixtures" / "providers"
@@ -34,12 +35,16 @@ def _v1(model: Any) -> Callable[[Any], object]:  # replicate's models are pydant
     return model.parse_obj  # type: ignore[no-any-return]
 
 
-# provider directory -> (fixture name prefix -> validator); error answers are out of scope
+# provider directory -> (fixture name prefix -> validator); error answers only where the SDK
+# models them (OpenAI's ErrorObject)
 MODELS: dict[str, dict[str, Callable[[Any], object]]] = {
     "openai_images": {"generated_": _v2(ImagesResponse), "edited_": _v2(ImagesResponse),
                       "empty_data": _v2(ImagesResponse), "bad_b64": _v2(ImagesResponse),
-                      "neither": _v2(ImagesResponse)},
-    "runway": {"task_created": _v2(TextToVideoCreateResponse), "task_": _v2(TaskRetrieveResponse)},
+                      "neither": _v2(ImagesResponse),
+                      "error_": lambda body: ErrorObject.model_validate(body["error"])},
+    "runway": {"task_created": _v2(TextToVideoCreateResponse), "task_": _v2(TaskRetrieveResponse),
+               # the model runwayml's uploads.create_ephemeral reads the POST /v1/uploads answer with
+               "upload_slot": _v2(_RunwayUploadStartedResponse)},
     "luma": {"generation_": _v2(Generation)},
     "replicate": {"prediction_": _v1(replicate.prediction.Prediction), "file_": _v1(replicate.file.File)},
 }
