@@ -12,16 +12,22 @@ Documented endpoints used (base https://queue.fal.run, `Authorization: Key <key>
   X-Fal-Error-Type) client_cancelled -> CANCELLED, bad_request -> INVALID, any other
   (timeouts, runner failures) -> TRANSIENT.
 - PUT /{owner}/{app}/requests/{id}/cancel.
-- Storage, as the official clients do it: POST https://rest.alpha.fal.ai/storage/upload/initiate
+- Storage, as the official fal-client (1.x) does it: POST
+  https://rest.fal.ai/storage/upload/initiate?storage_type=gcs
   `{"content_type", "file_name"}` -> `{"upload_url", "file_url"}`, then PUT the bytes to
   `upload_url` (checked like an output URL: https, public address). The file is asked to live
   24 h with the documented `X-Fal-Object-Lifecycle-Preference` header.
 - Webhooks: ED25519 signature (hex, `X-Fal-Webhook-Signature`) over
   "{request id}\\n{user id}\\n{timestamp}\\n{sha256 hex of the body}" from the
-  X-Fal-Webhook-Request-Id / -User-Id / -Timestamp headers, checked against the configured
-  public keys (fal publishes them as JWKS at https://rest.alpha.fal.ai/.well-known/jwks.json;
-  they are configuration here, never fetched at runtime). Timestamps more than 5 minutes away
-  are refused. Body: `{"request_id", "status": "OK"|"ERROR", "payload", "error"}`.
+  X-Fal-Webhook-Request-Id / -User-Id / -Timestamp headers, checked against fal's published
+  keys (JWKS at https://rest.alpha.fal.ai/.well-known/jwks.json, `{"keys": [{"kty": "OKP",
+  "crv": "Ed25519", "x": base64url}]}`) and the configured keys. The JWKS is fetched in the
+  background when a webhook arrives and the cached copy is missing or older than 24 h (fal's own
+  verification sample caches it as long), so fal can rotate keys; a failed fetch keeps the last
+  good copy, and the configured keys always count (the fallback when fal is unreachable). A
+  webhook that arrives before the first fetch finished and matches no configured key is refused;
+  fal redelivers it, and polling finds the result anyway. `jwks_url=None` turns fetching off.
+  Timestamps more than 5 minutes away are refused. Body: `{"request_id", "status": "OK"|"ERROR", "payload", "error"}`.
 
 Status, result and cancel URLs take only the owner and app of an endpoint (fal-ai/flux for
 fal-ai/flux/schnell), and the webhook only names the request id. So the provider job id is the
@@ -40,6 +46,7 @@ default endpoint's own inputs, so a replacement endpoint in `endpoints=` must ta
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -90,7 +97,9 @@ from domain.providers import (
 
 FAL_PROVIDER_ID = "fal"
 FAL_QUEUE = "https://queue.fal.run"
-FAL_REST = "https://rest.alpha.fal.ai"
+FAL_REST = "https://rest.fal.ai"
+FAL_JWKS = "https://rest.alpha.fal.ai/.well-known/jwks.json"
+JWKS_TTL = timedelta(hours=24)
 UPLOAD_TTL = timedelta(hours=24)
 WEBHOOK_TOLERANCE = timedelta(minutes=5)
 MAX_REMEMBERED = 10_000
@@ -346,7 +355,8 @@ class FalProvider:
                  clock: Callable[[], datetime], base_url: str = FAL_QUEUE, rest_url: str = FAL_REST,
                  endpoints: Mapping[OperationType, str] | None = None,
                  prices: Mapping[OperationType, PriceRule] | None = None,
-                 webhook_url: str | None = None, webhook_keys: Iterable[str] = ()) -> None:
+                 webhook_url: str | None = None, webhook_keys: Iterable[str] = (),
+                 jwks_url: str | None = FAL_JWKS) -> None:
         self._client = client
         self._downloader = downloader
         self._clock = clock
@@ -354,6 +364,10 @@ class FalProvider:
         self._rest = rest_url.rstrip("/")
         self._webhook_url = webhook_url
         self._webhook_keys = [public_key(key) for key in webhook_keys]
+        self._jwks_url = jwks_url
+        self._jwks_keys: list[Ed25519PublicKey] = []
+        self._jwks_fetched_at: datetime | None = None
+        self._jwks_refresh: asyncio.Task[None] | None = None
         self._routes = {
             operation: Route((endpoints or {}).get(operation, route.endpoint), route.params,
                              (prices or {}).get(operation, route.price), route.input_fields, route.encode)
@@ -464,6 +478,7 @@ class FalProvider:
         filename = asset.original_filename or f"{asset.sha256[:16]}{mimetypes.guess_extension(asset.mime_type) or ''}"
         lifecycle = json.dumps({"expiration_duration_seconds": int(UPLOAD_TTL.total_seconds())})
         initiated = await self._api("POST", f"{self._rest}/storage/upload/initiate", secret,
+                                    params={"storage_type": "gcs"},
                                     json={"content_type": asset.mime_type, "file_name": filename},
                                     headers={"X-Fal-Object-Lifecycle-Preference": lifecycle})
         if isinstance(initiated, Failure):
@@ -490,10 +505,45 @@ class FalProvider:
     def download(self, output: ProviderOutput) -> AsyncIterator[bytes]:
         return self._downloader.stream(output.url)
 
+    async def refresh_webhook_keys(self) -> None:
+        """Fetch fal's JWKS once; the last good copy stays when the fetch or its keys fail."""
+        if self._jwks_url is None:
+            return
+        answered = await call(self._client, "GET", self._jwks_url, headers={"Accept": "application/json"})
+        if isinstance(answered, Failure) or answered.unwrap().status_code != 200:
+            return
+        document = json_object(answered.unwrap()).value_or({})
+        entries = document.get("keys")
+        keys = []
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, dict) and entry.get("kty") == "OKP" and entry.get("crv") == "Ed25519" \
+                    and isinstance(entry.get("x"), str):
+                try:
+                    keys.append(public_key(entry["x"]))
+                except ValueError:
+                    continue
+        if keys:
+            self._jwks_keys = keys
+            self._jwks_fetched_at = self._clock()
+
+    def _refresh_in_background(self) -> None:
+        stale = self._jwks_fetched_at is None or self._clock() - self._jwks_fetched_at > JWKS_TTL
+        if self._jwks_url is None or not stale or (self._jwks_refresh and not self._jwks_refresh.done()):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._jwks_refresh = loop.create_task(self.refresh_webhook_keys())
+
     def verify_webhook(self, headers: Mapping[str, str], body: bytes, now: datetime
                        ) -> Result[WebhookEvent, DomainError]:
-        if not self._webhook_keys:
-            return Failure(unauthenticated("fal webhooks are not configured here"))
+        self._refresh_in_background()
+        keys = [*self._jwks_keys, *self._webhook_keys]
+        if not keys:
+            if self._jwks_url is None:
+                return Failure(unauthenticated("fal webhooks are not configured here"))
+            return Failure(unauthenticated("fal's webhook keys are not fetched yet"))
         request_id = header(headers, "x-fal-webhook-request-id")
         user_id = header(headers, "x-fal-webhook-user-id")
         timestamp = header(headers, "x-fal-webhook-timestamp")
@@ -510,7 +560,7 @@ class FalProvider:
         except ValueError:
             return Failure(unauthenticated("malformed webhook signature"))
         message = "\n".join([request_id, user_id, timestamp, hashlib.sha256(body).hexdigest()]).encode()
-        if not any(_verifies(key, signature, message) for key in self._webhook_keys):
+        if not any(_verifies(key, signature, message) for key in keys):
             return Failure(unauthenticated("invalid webhook signature"))
         try:
             event = msgspec.json.decode(body)

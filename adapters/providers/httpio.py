@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import math
 import mimetypes
 import re
 import socket
@@ -46,19 +47,36 @@ def failure(kind: FailureKind, code: str, message: str, retry_after: int | None 
 
 
 def retry_after_seconds(response: httpx.Response, now: datetime | None = None) -> int | None:
+    """The wait a provider asks for, as the official OpenAI, Runway and Replicate clients read
+    it: `retry-after-ms` (milliseconds, possibly decimal) first, then `retry-after` as seconds
+    (whole or decimal) or an HTTP date. Rounded up to whole seconds; None when absent or unreadable."""
+    milliseconds = _non_negative_float(response.headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return math.ceil(milliseconds / 1000)
     raw = response.headers.get("retry-after")
     if raw is None:
         return None
     raw = raw.strip()
-    if raw.isdigit():
-        return int(raw)
+    seconds = _non_negative_float(raw)
+    if seconds is not None:
+        return math.ceil(seconds)
     try:
         when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0, int((when - (now or datetime.now(UTC))).total_seconds()))
+    return max(0, math.ceil((when - (now or datetime.now(UTC))).total_seconds()))
+
+
+def _non_negative_float(raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
 
 
 def classify_status(response: httpx.Response, detail: str = "") -> ProviderFailure | None:

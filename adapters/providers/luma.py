@@ -3,11 +3,12 @@
 Every call carries `Authorization: Bearer <key>`. Base https://api.lumalabs.ai/dream-machine/v1.
 
 Documented endpoints used:
-- POST /generations (video) `{prompt, model, aspect_ratio, loop, resolution, duration ("5s" |
+- POST /generations/video `{prompt, model, aspect_ratio, loop, resolution, duration ("5s" |
   "9s"), keyframes?}` where `keyframes.frame0/frame1` is `{"type": "image", "url": ...}` or
   `{"type": "generation", "id": ...}`: text_to_video (no keyframes), image_to_video (frame0 an
   image), video_transition (frame0 and frame1 images), video_extend (frame0 a Luma generation).
-- POST /generations/image `{prompt, model, aspect_ratio}`: text_to_image.
+- POST /generations/image `{prompt, model, aspect_ratio}`: text_to_image. (Both paths as the
+  current official lumaai client posts them; the older bare `/generations` is legacy.)
 - GET /generations/{id}: `state` queued -> QUEUED, dreaming -> RUNNING, completed -> SUCCEEDED
   with `assets.video` (or `assets.image`), failed -> FAILED with `failure_reason`: moderation
   ("advanced moderation failed", "not allowed") -> MODERATED, CONTENT_MODERATED; otherwise
@@ -234,7 +235,7 @@ class LumaProvider:
         body = self._body(request.operation_type, params, request.inputs)
         if isinstance(body, ProviderFailure):
             return Failure(body)
-        path = "/generations/image" if request.operation_type is OperationType.TEXT_TO_IMAGE else "/generations"
+        path = "/generations/image" if request.operation_type is OperationType.TEXT_TO_IMAGE else "/generations/video"
         created = await self._api(secret, "POST", path, json=body)
         return created_id(created, "id", _GENERATION_ID, "created Luma generation")
 

@@ -1,8 +1,8 @@
 """PixVerse, through its platform OpenAPI (https://docs.platform.pixverse.ai/).
 
 Every call carries `API-KEY: <key>` and `Ai-trace-id: <uuid>` ("must be unique for each
-request"). A submission's trace id is derived from our reference (uuid5), so a re-sent submission
-is recognisably the same request; every other call gets a fresh one.
+request"). Every request gets a fresh one, a re-sent submission included (PixVerse documents no
+idempotency by trace id, and a reused id breaks its "unique for each request" rule).
 
 Answers are `{"ErrCode": 0, "ErrMsg": "success", "Resp": {...}}`, often with HTTP 200 even for
 errors: ErrCode != 0 is an error whatever the status code.
@@ -96,7 +96,6 @@ UPLOAD_TTL = timedelta(hours=24)
 WEBHOOK_TOLERANCE = timedelta(minutes=5)
 MAX_IMAGE_BYTES = 20 * 1000 * 1000
 CONCURRENCY_LIMIT = 500044
-_TRACE_NAMESPACE = uuid.UUID("6b3e3f0e-58f4-4f0c-9a52-5c1e6f1d2a10")
 
 _VIDEO_ID = re.compile(r"[1-9][0-9]{0,19}")
 _ASSET_ID = re.compile(r"(img|media|video):([1-9][0-9]{0,19})")
@@ -285,9 +284,9 @@ class PixverseProvider:
     def info(self) -> ProviderInfo:
         return PIXVERSE_INFO
 
-    async def _api(self, secret: str, method: str, path: str, trace_id: str | None = None, **kwargs: Any
+    async def _api(self, secret: str, method: str, path: str, **kwargs: Any
                    ) -> Result[dict[str, Any], ProviderFailure]:
-        headers = {"API-KEY": secret, "Ai-trace-id": trace_id or self._trace_ids()}
+        headers = {"API-KEY": secret, "Ai-trace-id": self._trace_ids()}
         answered = await call(self._client, method, f"{self._base}{path}", headers=headers, **kwargs)
         if isinstance(answered, Failure):
             return Failure(redact(answered.failure(), secret))
@@ -326,8 +325,7 @@ class PixverseProvider:
         body = self._body(request.operation_type, params, request.inputs)
         if isinstance(body, ProviderFailure):
             return Failure(body)
-        trace_id = str(uuid.uuid5(_TRACE_NAMESPACE, request.reference))
-        created = await self._api(secret, "POST", _ENDPOINTS[request.operation_type], trace_id, json=body)
+        created = await self._api(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
         if isinstance(created, Failure):
             return Failure(created.failure())
         video_id = created.unwrap().get("video_id")

@@ -5,8 +5,10 @@ Every call carries `x-goog-api-key: <key>`. Base https://generativelanguage.goog
 
 Documented endpoints used:
 - POST /models/{model}:predictLongRunning `{"instances": [{"prompt", "image"?}], "parameters":
-  {"aspectRatio", "durationSeconds", "resolution", "negativePrompt"?, "personGeneration"?,
-  "seed"?}}` answers an operation `{"name": "models/{model}/operations/{id}"}`; the name is the
+  {"aspectRatio", "durationSeconds", "resolution", "negativePrompt"?, "personGeneration"?}}`
+  (no `seed`: the Gemini API has none for Veo, and the official google-genai client refuses to
+  send one there, "seed parameter is not supported in Gemini API"; a seed is refused as
+  INVALID_PARAMS before anything is sent) answers an operation `{"name": "models/{model}/operations/{id}"}`; the name is the
   provider job id. The image of image_to_video is inline: `{"bytesBase64Encoded", "mimeType"}`
   (the Gemini API takes no image URL and rejects `inlineData` here).
 - GET /{operation name}: `done` false -> RUNNING; `done` with `error` (google.rpc.Status) ->
@@ -101,7 +103,6 @@ class VeoParams(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     duration_seconds: Literal[4, 6, 8] = 8
     resolution: Literal["720p", "1080p"] = "720p"
     person_generation: Literal["allow_all", "allow_adult", "dont_allow"] | None = None
-    seed: Annotated[int, msgspec.Meta(ge=0, le=4294967295)] | None = None
 
 
 class VeoModels(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,7 +114,7 @@ _PER_SECOND = PriceRule(credits_per_unit=1, unit=PriceUnit.SECOND, quantity_para
                         default_quantity=8)
 _WIRE_NAMES = {"negative_prompt": "negativePrompt", "aspect_ratio": "aspectRatio",
                "duration_seconds": "durationSeconds", "resolution": "resolution",
-               "person_generation": "personGeneration", "seed": "seed"}
+               "person_generation": "personGeneration"}
 
 VEO_INFO = ProviderInfo(
     id=VEO_PROVIDER_ID,

@@ -88,7 +88,7 @@ class FakeLuma(_Fake):
         if request.headers.get("authorization") != f"Bearer {self.secret}":
             return httpx.Response(401, json={"detail": "Invalid API key provided"})
         path = request.url.path
-        if request.method == "POST" and path in ("/dream-machine/v1/generations",
+        if request.method == "POST" and path in ("/dream-machine/v1/generations/video",
                                                  "/dream-machine/v1/generations/image"):
             generation_id = self.new_job(lambda n: f"d5f0a2e4-0000-4000-8000-{n:012d}")
             return httpx.Response(201, json=body("luma", "generation_created") | {"id": generation_id})

@@ -301,7 +301,7 @@ async def chunks() -> AsyncIterator[bytes]:
 
 
 def test_upload_initiates_then_puts_the_bytes_without_the_key(runner: asyncio.Runner) -> None:
-    replay = Replay().on("POST", r"^https://rest\.alpha\.fal\.ai/storage/upload/initiate$",
+    replay = Replay().on("POST", r"^https://rest\.fal\.ai/storage/upload/initiate\?storage_type=gcs$",
                          recorded("fal", "upload_initiated")) \
         .on("PUT", r"^https://storage\.fal-uploads\.example/", httpx.Response(200))
     uploaded = runner.run(provider(replay).upload(SECRET, asset(), chunks(), NOW)).unwrap()
@@ -319,7 +319,7 @@ def test_upload_initiates_then_puts_the_bytes_without_the_key(runner: asyncio.Ru
 
 
 def test_an_upload_url_on_a_private_address_is_refused(runner: asyncio.Runner) -> None:
-    replay = Replay().on("POST", r"/initiate$", recorded("fal", "upload_initiated_private")) \
+    replay = Replay().on("POST", r"/initiate\?storage_type=gcs$", recorded("fal", "upload_initiated_private")) \
         .on("PUT", r".", httpx.Response(200))
     found = failure_of(runner.run(provider(replay).upload(SECRET, asset(), chunks(), NOW)))
     assert (found.kind, found.code) == (FailureKind.TRANSIENT, "PROVIDER_UPLOAD_REFUSED")
@@ -336,7 +336,7 @@ def test_an_upload_url_on_a_private_address_is_refused(runner: asyncio.Runner) -
 ])
 def test_upload_failures_are_typed(runner: asyncio.Runner, initiate: str, put: int | None,
                                    kind: FailureKind) -> None:
-    replay = Replay().on("POST", r"/initiate$", recorded("fal", initiate)) \
+    replay = Replay().on("POST", r"/initiate\?storage_type=gcs$", recorded("fal", initiate)) \
         .on("PUT", r".", httpx.Response(put or 200))
     assert failure_of(runner.run(provider(replay).upload(SECRET, asset(), chunks(), NOW))).kind is kind
 

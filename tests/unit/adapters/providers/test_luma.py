@@ -90,7 +90,7 @@ def test_text_to_video_posts_a_generation() -> None:
     provider, replay = luma(recorded("luma", "generation_created"))
     assert run(provider.submit(SECRET, request(duration=9, loop=True))) == Success(GENERATION_ID)
     sent = replay.last
-    assert (sent.method, str(sent.url)) == ("POST", f"{API}/generations")
+    assert (sent.method, str(sent.url)) == ("POST", f"{API}/generations/video")
     assert sent.headers["authorization"] == f"Bearer {SECRET}"
     assert replay.json() == {"prompt": "a red bicycle in the rain", "aspect_ratio": "16:9", "duration": "9s",
                              "resolution": "720p", "loop": True, "model": "ray-2"}
