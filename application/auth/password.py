@@ -43,14 +43,14 @@ class ChangePassword:
         if user is None or not user.is_active:
             return Failure(not_found("user"))
         # argon2 is slow on purpose: checked outside any transaction
-        if len(current_password) > MAX_PASSWORD or not self._hasher.verify(user.password_hash, current_password):
-            decision = await self._limiter.hit(f"password:user:{user_id}", self._policy.login_attempts_per_email,
+        if len(current_password) > MAX_PASSWORD or not await self._hasher.verify(user.password_hash, current_password):
+            decision = await self._limiter.hit(f"password:user:{user_id}", self._policy.login_failures_per_email_client,
                                                self._policy.login_window_seconds)
             if not decision.allowed:
                 return Failure(DomainError(ErrorCode.RATE_LIMITED, "too many wrong passwords; try again later",
                                            retry_after=decision.retry_after))
             return Failure(forbidden("the current password is wrong"))
-        new_hash = self._hasher.hash(new_password)
+        new_hash = await self._hasher.hash(new_password)
         now = self._clock.now()
         async with self._uow() as uow:
             stored = await uow.users.get(user_id)
