@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 
 from bench.common import Results, Row, fresh_database, percentile, plain_dsn, redis_url, temp_dir, tuned
-from bench.seed import Children, pixrelay, seed
+from bench.seed import BenchActor, Children, pixrelay, seed
 
 
 class TimedSignal:
@@ -47,9 +47,7 @@ async def pixrelay_latencies(db: str, samples: int, *, through_redis: bool
                              ) -> tuple[list[float], list[float], str]:
     """Commit -> claimed and commit -> the claim began (woken), for a separate worker
     process; and the signal class it used."""
-    from application.auth.authenticate import Principal
     from application.jobs.create import CreateJob, JobRequest
-    from domain.users import Role
     from entrypoints.bootstrap import build_container
 
     extra = {"PIXRELAY_REDIS_URL": redis_url()} if through_redis else {}
@@ -59,7 +57,7 @@ async def pixrelay_latencies(db: str, samples: int, *, through_redis: bool
             signal = TimedSignal(runtime.ports.signal)
             create: CreateJob = build_container(replace(runtime.ports, signal=signal), runtime.policies).resolve(
                 CreateJob)
-            actor = Principal(seeded.user_id, "bench", Role.ADMIN)
+            actor = BenchActor(seeded.user_id)
             observer = await asyncpg.connect(plain_dsn(db))
             children = Children()
             notified: dict[str, float] = {}

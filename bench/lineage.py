@@ -9,7 +9,7 @@ import time
 import asyncpg
 
 from bench.common import Results, Row, fresh_database, percentile, plain_dsn, sized, temp_dir
-from bench.seed import pixrelay, seed
+from bench.seed import BenchActor, pixrelay, seed
 
 DEPTH = 10
 WALK = """
@@ -50,8 +50,6 @@ async def build_graph(dsn: str, owner: str, nodes: int, skip: int) -> int:
 
 async def run(results: Results) -> None:
     from application.assets.lineage import GetLineage
-    from application.auth.authenticate import Principal
-    from domain.users import Role
 
     nodes, skip, queries = sized((501, 10, 20), (500_001, 1000, 200))
     rng = random.Random(5)
@@ -62,7 +60,7 @@ async def run(results: Results) -> None:
                 seeded = await seed(container)
                 edges = await build_graph(dsn, seeded.user_id, nodes, skip)
                 get: GetLineage = container.resolve(GetLineage)
-                actor = Principal(seeded.user_id, "bench", Role.ADMIN)
+                actor = BenchActor(seeded.user_id)
                 starts = [asset_id(rng.randrange(skip * 2, nodes - skip * 2)) for _ in range(queries)]
                 timings: dict[str, dict[str, list[float]]] = {"pixrelay": {}, "raw": {}}
                 connection = await asyncpg.connect(dsn)

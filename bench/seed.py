@@ -46,14 +46,21 @@ async def pixrelay(database_url: str, data_dir: Path, **extra: str) -> AsyncIter
         yield build_container(runtime.ports, runtime.policies), runtime, settings
 
 
+@dataclass(frozen=True)
+class BenchActor:
+    """The bench acts in-process as its admin: a trusted caller (application/actor.py
+    `credential_of` checks the user is active, no session), not a forged session."""
+
+    user_id: str
+    is_admin: bool = True
+
+
 async def seed(container: Any, *, accounts: int = 10, account_concurrency: int = 1000) -> Seeded:
     from adapters.media import png
     from application.assets.upload import UploadAsset
-    from application.auth.authenticate import Principal
     from application.jobs.create import CreateJob, JobRequest
     from application.setup import FirstRunSetup
     from domain.ports import UnitOfWorkFactory
-    from domain.users import Role
 
     setup: FirstRunSetup = container.resolve(FirstRunSetup)
     (await setup(admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD, pools={"sim": accounts},
@@ -61,7 +68,7 @@ async def seed(container: Any, *, accounts: int = 10, account_concurrency: int =
     async with container.resolve(UnitOfWorkFactory)() as uow:
         user = await uow.users.get_by_email(ADMIN_EMAIL)
     assert user is not None
-    actor = Principal(user.id, "bench", Role.ADMIN)
+    actor = BenchActor(user.id)
     upload: UploadAsset = container.resolve(UploadAsset)
     asset = (await upload(actor, _chunks(png(64, 64, 1)), "input.png")).unwrap()
     create: CreateJob = container.resolve(CreateJob)
@@ -127,12 +134,10 @@ FROM jobs, generate_series(1, $4) g WHERE id = $1"""
 
 async def text_job(container: Any, user_id: str, **params: Any) -> str:
     """A text_to_image job of `user_id` to clone (no input asset: any user may own a copy)."""
-    from application.auth.authenticate import Principal
     from application.jobs.create import CreateJob, JobRequest
-    from domain.users import Role
 
     create: CreateJob = container.resolve(CreateJob)
-    created = (await create(Principal(user_id, "bench", Role.ADMIN), JobRequest(
+    created = (await create(BenchActor(user_id), JobRequest(
         provider_id="sim", operation_type="text_to_image",
         params={"prompt": "bench", "seed": 0, "width": 64, "height": 64, **params}))).unwrap()
     return created.job.id
