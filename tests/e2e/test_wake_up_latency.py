@@ -29,6 +29,7 @@ from adapters.redis.work_signal import RedisWorkSignal
 from adapters.sql.migrate import migrate
 from adapters.sql.notify_signal import PostgresWorkSignal, plain_dsn
 from tests.services_db import execute_admin
+from tests.support.seed import ActorStub
 
 pytestmark = pytest.mark.postgres
 
@@ -86,11 +87,9 @@ async def picked_up(dsn: str, job_id: str) -> float:
 
 
 async def latencies(env: dict[str, str], expected_signal: type) -> list[float]:
-    from application.auth.authenticate import Principal
     from application.jobs.create import CreateJob, JobRequest
     from application.setup import FirstRunSetup
     from domain.ports import UnitOfWorkFactory
-    from domain.users import Role
     from entrypoints.bootstrap import build_container
     from entrypoints.runtime import open_runtime
     from entrypoints.settings import load_settings
@@ -106,7 +105,7 @@ async def latencies(env: dict[str, str], expected_signal: type) -> list[float]:
         async with container.resolve(UnitOfWorkFactory)() as uow:
             admin = await uow.users.get_by_email(ADMIN)
         assert admin is not None
-        actor = Principal(admin.id, "wake", Role.ADMIN)
+        actor = ActorStub(admin.id, is_admin=True)  # trusted in-process caller, not a forged session
         create: CreateJob = container.resolve(CreateJob)
 
         async def one(n: int) -> float:
