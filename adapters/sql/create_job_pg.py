@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
+from sqlalchemy import JSON
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -39,7 +40,10 @@ from domain.ledger import LedgerTransaction, available_account, held_account
 from domain.ports import CreateOutcome, CreateStatus, JobDraft
 
 ABORT_SQLSTATE = "PX001"
-_JSON_COLUMNS = {"params", "input_asset_ids", "excluded_account_ids", "result_asset_ids", "details"}
+# Sent as JSON text: every JSON column of the tables this step writes (read from the tables,
+# so a column added later cannot be missed: a job's `webhook_events` once was).
+_JSON_COLUMNS = {column.name for table in (ledger_transactions, credit_holds, jobs, audit_log)
+                 for column in table.columns if isinstance(column.type, JSON)}
 
 _TX_COLUMNS, _TX_VALUES = insert_values(ledger_transactions, "tx")
 _HOLD_COLUMNS, _HOLD_VALUES = insert_values(credit_holds, "hold")

@@ -90,6 +90,28 @@ def test_a_job_is_created_with_its_hold_count_and_audit(uow_factory: UnitOfWorkF
     runner.run(scenario())
 
 
+def test_every_field_of_the_job_is_stored_webhook_and_retry_fields_too(uow_factory: UnitOfWorkFactory,
+                                                                       runner: asyncio.Runner) -> None:
+    """Schemathesis found a job with `webhook_events_filter` answered 500: the statement sent
+    that JSON column as a Python list. Every field is written as it came, on every adapter."""
+    async def scenario() -> None:
+        user_id = await funded_user(uow_factory, 100)
+        credential = await session_of(uow_factory, user_id)
+        made = draft(user_id)
+        made = msgspec.structs.replace(made, job=msgspec.structs.replace(
+            made.job, webhook_url="https://hooks.example.com/x", webhook_events=("job.completed", "job.failed"),
+            retried_from="an-earlier-job"))
+        outcome = await uow_factory.create_job(credential, made, T0)
+        assert outcome.status is CreateStatus.CREATED
+
+        async def stored(uow: UnitOfWork) -> object:
+            return await uow.jobs.get(made.job.id)
+
+        assert await in_uow(uow_factory, stored, commit=False) == made.job
+
+    runner.run(scenario())
+
+
 def test_an_idempotency_key_gives_the_earlier_job_back_and_writes_nothing(
         uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
     async def scenario() -> None:
