@@ -21,7 +21,7 @@ from application.webhooks.deliver import DeliverWebhooks
 from domain.ports import WorkSignal
 from entrypoints.bootstrap import build_container
 from entrypoints.http.app import create_app
-from entrypoints.http.metrics import Metrics, MetricsEventBus
+from entrypoints.http.metrics import Metrics, MetricsEventBus, MetricsWebhookSender
 from entrypoints.http.routes_ops import ReadinessCheck
 from entrypoints.runtime import Runtime, open_runtime
 from entrypoints.settings import Settings
@@ -34,7 +34,8 @@ log = logging.getLogger("pixrelay")
 async def run(settings: Settings, *, api: bool, worker: bool, migrate: bool) -> None:
     async with open_runtime(settings, run_migrations=migrate) as runtime:
         metrics = Metrics()  # the API's /metrics shows what the worker in this process observes
-        ports = replace(runtime.ports, events=MetricsEventBus(runtime.ports.events, runtime.ports.uow, metrics))
+        ports = replace(runtime.ports, events=MetricsEventBus(runtime.ports.events, runtime.ports.uow, metrics),
+                        webhook_sender=MetricsWebhookSender(runtime.ports.webhook_sender, metrics))
         container = build_container(ports, runtime.policies)
         if api:
             await first_run(container, settings)

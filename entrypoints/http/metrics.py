@@ -29,7 +29,8 @@ from prometheus_client.registry import Collector
 from domain.accounts import AccountStatus, ProviderAccount
 from domain.events import DomainEvent, JobCompleted, JobStarted
 from domain.jobs import JobStatus
-from domain.ports import EventBus, UnitOfWorkFactory
+from domain.outbound import SendResult
+from domain.ports import EventBus, UnitOfWorkFactory, WebhookSender
 from domain.providers import ProviderInfo
 from entrypoints.faults import is_infrastructure_fault
 
@@ -79,6 +80,11 @@ class Metrics:
         self.generation = Histogram("pixrelay_generation_seconds",
                                     "Time from a job's start at the provider to its completion, by provider.",
                                     ["provider"], buckets=GENERATION_BUCKETS, registry=self.registry)
+        self.webhook_delivery = Histogram("pixrelay_webhook_delivery_seconds",
+                                          "Time a webhook target took to answer one delivery attempt, by outcome "
+                                          "(delivered: 2xx; failed: another status; no_answer: refused, "
+                                          "unreachable or timed out).",
+                                          ["outcome"], buckets=LATENCY_BUCKETS, registry=self.registry)
 
     def render(self, *snapshot: Metric) -> bytes:
         """The kept metrics, then those read for this scrape."""
@@ -115,6 +121,20 @@ async def count_response(message: Message, scope: Scope) -> None:
     if message["type"] == "http.response.start" and scope["type"] == ScopeType.HTTP:
         metrics: Metrics = scope["app"].state.metrics
         metrics.requests.labels(str(scope.get("method", "")), route_of(scope), str(message["status"])).inc()
+
+
+class MetricsWebhookSender:
+    """A WebhookSender decorator observing every delivery attempt's latency, by outcome."""
+
+    def __init__(self, inner: WebhookSender, metrics: Metrics) -> None:
+        self._inner = inner
+        self._metrics = metrics
+
+    async def send(self, url: str, headers: Mapping[str, str], body: bytes) -> SendResult:
+        result = await self._inner.send(url, headers, body)
+        outcome = "delivered" if result.ok else ("failed" if result.status_code is not None else "no_answer")
+        self._metrics.webhook_delivery.labels(outcome).observe(result.duration_ms / 1000)
+        return result
 
 
 class MetricsEventBus:
