@@ -41,16 +41,13 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
 from adapters.providers.httpio import (
     SafeDownloader,
-    call,
     checked_request,
-    classify_status,
     created_id,
     failure,
-    json_object,
     malformed,
-    redact,
 )
 from domain.accounts import FailureKind
 from domain.assets import Asset, MediaType
@@ -121,25 +118,26 @@ LUMA_INFO = ProviderInfo(
 )
 
 
-def _detail(response: httpx.Response) -> str:
-    body = json_object(response).value_or({})
+def _detail(body: Mapping[str, Any], response: httpx.Response) -> str:
     detail = body.get("detail")
     return str(detail) if detail else response.text[:300]
 
 
-def rejected(response: httpx.Response) -> ProviderFailure | None:
-    """The failure an error answer stands for, or None for a 2xx."""
-    text = _detail(response)
-    classified = classify_status(response, text)
-    if classified is None or classified.kind is not FailureKind.INVALID:
+def rejected(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    """The failure an error answer stands for, refined from its status class."""
+    text, response = answer.text, answer.response
+    if classified.kind is not FailureKind.INVALID:
         return classified
     if "credit" in text.lower():
         return failure(FailureKind.CREDITS, "PROVIDER_OUT_OF_CREDITS", classified.message)
     if _MODERATION.search(text):
         return failure(FailureKind.MODERATED, ErrorCode.CONTENT_MODERATED.value, classified.message)
     if response.status_code == 404:
-        return failure(FailureKind.INVALID, "JOB_NOT_FOUND", classified.message)
+        return job_not_found(classified)
     return classified
+
+
+LUMA_ERRORS = ErrorMapping(text=_detail, refine=rejected)
 
 
 def failed_generation(reason: Any) -> ProviderFailure:
@@ -187,29 +185,14 @@ class LumaProvider:
 
     def __init__(self, client: httpx.AsyncClient, downloader: SafeDownloader, *,
                  clock: Callable[[], datetime], base_url: str = LUMA_API, models: LumaModels | None = None) -> None:
-        self._client = client
+        self._api = ApiClient(client, base_url, bearer, LUMA_ERRORS, empty_ok=True)
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
         self._models = models or LumaModels()
 
     @property
     def info(self) -> ProviderInfo:
         return LUMA_INFO
-
-    async def _api(self, secret: str, method: str, path: str, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
-        answered = await call(self._client, method, f"{self._base}{path}",
-                              headers={"Authorization": f"Bearer {secret}"}, **kwargs)
-        if isinstance(answered, Failure):
-            return Failure(redact(answered.failure(), secret))
-        response = answered.unwrap()
-        refused = rejected(response)
-        if refused is not None:
-            return Failure(redact(refused, secret))
-        if response.status_code == 204 or not response.content:
-            return Success({})
-        return json_object(response)
 
     def _body(self, operation: OperationType, params: msgspec.Struct,
               inputs: tuple[InputRef, ...]) -> dict[str, Any] | ProviderFailure:
@@ -236,7 +219,7 @@ class LumaProvider:
         if isinstance(body, ProviderFailure):
             return Failure(body)
         path = "/generations/image" if request.operation_type is OperationType.TEXT_TO_IMAGE else "/generations/video"
-        created = await self._api(secret, "POST", path, json=body)
+        created = await self._api.send(secret, "POST", path, json=body)
         return created_id(created, "id", _GENERATION_ID, "created Luma generation")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
@@ -246,15 +229,14 @@ class LumaProvider:
         if not _GENERATION_ID.fullmatch(provider_job_id):
             return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
                                    f"not a Luma generation id: {provider_job_id[:100]!r}"))
-        answered = await self._api(secret, "GET", f"/generations/{provider_job_id}")
+        answered = await self._api.send(secret, "GET", f"/generations/{provider_job_id}")
         if isinstance(answered, Failure):
             return Failure(answered.failure())
         return generation_status(answered.unwrap())
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
         if _GENERATION_ID.fullmatch(provider_job_id):
-            await call(self._client, "DELETE", f"{self._base}/generations/{provider_job_id}",
-                       headers={"Authorization": f"Bearer {secret}"})
+            await self._api.call(secret, "DELETE", f"/generations/{provider_job_id}")
 
     async def upload(self, secret: str, asset: Asset, chunks: AsyncIterator[bytes],
                      now: datetime) -> Result[UploadedInput, ProviderFailure]:
