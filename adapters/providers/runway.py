@@ -45,16 +45,14 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
 from adapters.providers.httpio import (
     SafeDownloader,
     call,
     checked_request,
-    classify_status,
     created_id,
     failure,
-    json_object,
     malformed,
-    redact,
 )
 from domain.accounts import FailureKind
 from domain.assets import Asset
@@ -144,20 +142,21 @@ _ENDPOINTS = {
 }
 
 
-def _error_text(response: httpx.Response) -> str:
-    body = json_object(response).value_or({})
+def _error_text(body: Mapping[str, Any], response: httpx.Response) -> str:
     error = body.get("error")
     return str(error) if error else response.text[:300]
 
 
-def rejected(response: httpx.Response) -> ProviderFailure | None:
-    """The failure an error answer stands for, or None for a 2xx."""
-    text = _error_text(response)
-    if response.status_code == 400 and "enough credits" in text.lower():
-        return failure(FailureKind.CREDITS, "PROVIDER_OUT_OF_CREDITS", f"400: {text}")
-    if response.status_code == 404:
-        return failure(FailureKind.INVALID, "JOB_NOT_FOUND", f"404: {text}")
-    return classify_status(response, text)
+def rejected(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    """The failure an error answer stands for, refined from its status class."""
+    if answer.response.status_code == 400 and "enough credits" in answer.text.lower():
+        return failure(FailureKind.CREDITS, "PROVIDER_OUT_OF_CREDITS", classified.message)
+    if answer.response.status_code == 404:
+        return job_not_found(classified)
+    return classified
+
+
+RUNWAY_ERRORS = ErrorMapping(text=_error_text, refine=rejected)
 
 
 def failed_task(code: Any, reason: Any) -> ProviderFailure:
@@ -224,31 +223,16 @@ class RunwayProvider:
                  clock: Callable[[], datetime], base_url: str = RUNWAY_API,
                  models: RunwayModels | None = None, max_upload_bytes: int = MAX_UPLOAD_BYTES) -> None:
         self._client = client
+        self._api = ApiClient(client, base_url, bearer, RUNWAY_ERRORS, headers={"X-Runway-Version": API_VERSION},
+                              empty_ok=True)
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
         self._models = models or RunwayModels()
         self._max_upload_bytes = max_upload_bytes
 
     @property
     def info(self) -> ProviderInfo:
         return RUNWAY_INFO
-
-    def _headers(self, secret: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {secret}", "X-Runway-Version": API_VERSION}
-
-    async def _api(self, secret: str, method: str, path: str, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
-        answered = await call(self._client, method, f"{self._base}{path}", headers=self._headers(secret), **kwargs)
-        if isinstance(answered, Failure):
-            return Failure(redact(answered.failure(), secret))
-        response = answered.unwrap()
-        refused = rejected(response)
-        if refused is not None:
-            return Failure(redact(refused, secret))
-        if response.status_code == 204 or not response.content:
-            return Success({})
-        return json_object(response)
 
     def _body(self, operation: OperationType, params: msgspec.Struct,
               inputs: tuple[InputRef, ...]) -> dict[str, Any]:
@@ -270,7 +254,7 @@ class RunwayProvider:
             return Failure(checked.failure())
         _, params = checked.unwrap()
         body = self._body(request.operation_type, params, request.inputs)
-        created = await self._api(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
+        created = await self._api.send(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
         return created_id(created, "id", _TASK_ID, "created Runway task")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
@@ -279,15 +263,14 @@ class RunwayProvider:
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _TASK_ID.fullmatch(provider_job_id):
             return _invalid_job_id(provider_job_id)
-        answered = await self._api(secret, "GET", f"/v1/tasks/{provider_job_id}")
+        answered = await self._api.send(secret, "GET", f"/v1/tasks/{provider_job_id}")
         if isinstance(answered, Failure):
             return Failure(answered.failure())
         return task_status(answered.unwrap(), self._clock())
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
         if _TASK_ID.fullmatch(provider_job_id):
-            await call(self._client, "DELETE", f"{self._base}/v1/tasks/{provider_job_id}",
-                       headers=self._headers(secret))
+            await self._api.call(secret, "DELETE", f"/v1/tasks/{provider_job_id}")
 
     async def upload(self, secret: str, asset: Asset, chunks: AsyncIterator[bytes],
                      now: datetime) -> Result[UploadedInput, ProviderFailure]:
@@ -295,7 +278,7 @@ class RunwayProvider:
             return Failure(failure(FailureKind.INVALID, "INPUT_TOO_LARGE",
                                    f"Runway takes uploads up to {self._max_upload_bytes} bytes"))
         filename = asset.original_filename or f"{asset.sha256[:16]}.{asset.mime_type.rsplit('/', 1)[-1]}"
-        started = await self._api(secret, "POST", "/v1/uploads", json={"filename": filename, "type": "ephemeral"})
+        started = await self._api.send(secret, "POST", "/v1/uploads", json={"filename": filename, "type": "ephemeral"})
         if isinstance(started, Failure):
             return Failure(started.failure())
         slot = started.unwrap()
