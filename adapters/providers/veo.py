@@ -52,16 +52,13 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, job_not_found, key_header
 from adapters.providers.httpio import (
     SafeDownloader,
-    call,
     checked_request,
-    classify_status,
     created_id,
     failure,
-    json_object,
     malformed,
-    redact,
 )
 from domain.accounts import FailureKind
 from domain.assets import Asset, MediaType
@@ -128,9 +125,14 @@ VEO_INFO = ProviderInfo(
 )
 
 
-def _google_error(response: httpx.Response) -> dict[str, Any]:
-    error = json_object(response).value_or({}).get("error")
+def _google_error(body: Mapping[str, Any]) -> dict[str, Any]:
+    error = body.get("error")
     return error if isinstance(error, dict) else {}
+
+
+def _error_text(body: Mapping[str, Any], response: httpx.Response) -> str:
+    error = _google_error(body)
+    return f"{error.get('status', '')}: {error.get('message', '')}" if error else ""
 
 
 def _retry_delay(error: Mapping[str, Any]) -> int | None:
@@ -142,23 +144,22 @@ def _retry_delay(error: Mapping[str, Any]) -> int | None:
     return None
 
 
-def rejected(response: httpx.Response) -> ProviderFailure | None:
-    """The failure an error answer stands for, or None for a 2xx."""
-    error = _google_error(response)
-    text = f"{error.get('status', '')}: {error.get('message', '')}" if error else ""
-    classified = classify_status(response, text)
-    if classified is None:
-        return None
+def rejected(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    """The failure an error answer stands for, refined from its status class."""
+    error, text = _google_error(answer.body), answer.text
     reasons = {detail.get("reason") for detail in error.get("details") or () if isinstance(detail, dict)}
     if "API_KEY_INVALID" in reasons or "api key not valid" in text.lower():
         return failure(FailureKind.AUTH, "PROVIDER_AUTH_REJECTED", classified.message)
     if classified.kind is FailureKind.RATE_LIMITED and classified.retry_after_seconds is None:
         return failure(FailureKind.RATE_LIMITED, classified.code, classified.message, _retry_delay(error))
-    if response.status_code == 404:
-        return failure(FailureKind.INVALID, "JOB_NOT_FOUND", classified.message)
+    if answer.response.status_code == 404:
+        return job_not_found(classified)
     if classified.kind is FailureKind.INVALID and _BILLING.search(text):
         return failure(FailureKind.CREDITS, "PROVIDER_OUT_OF_CREDITS", classified.message)
     return classified
+
+
+VEO_ERRORS = ErrorMapping(text=_error_text, refine=rejected)
 
 
 def operation_error(error: Mapping[str, Any]) -> RemoteStatus:
@@ -224,10 +225,9 @@ class VeoProvider:
     def __init__(self, client: httpx.AsyncClient, downloader: SafeDownloader, *,
                  clock: Callable[[], datetime], base_url: str = GEMINI_API, models: VeoModels | None = None,
                  max_inline_bytes: int = MAX_INLINE_BYTES, stash_bytes: int = STASH_BYTES) -> None:
-        self._client = client
+        self._api = ApiClient(client, base_url, key_header("x-goog-api-key"), VEO_ERRORS)
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
         self._models = models or VeoModels()
         self._max_inline_bytes = max_inline_bytes
         self._stash_bytes = stash_bytes
@@ -238,18 +238,6 @@ class VeoProvider:
     @property
     def info(self) -> ProviderInfo:
         return VEO_INFO
-
-    async def _api(self, secret: str, method: str, path: str, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
-        answered = await call(self._client, method, f"{self._base}/{path}",
-                              headers={"x-goog-api-key": secret}, **kwargs)
-        if isinstance(answered, Failure):
-            return Failure(redact(answered.failure(), secret))
-        response = answered.unwrap()
-        refused = rejected(response)
-        if refused is not None:
-            return Failure(redact(refused, secret))
-        return json_object(response)
 
     def _instance(self, prompt: str, request: SubmitRequest) -> dict[str, Any] | ProviderFailure:
         instance: dict[str, Any] = {"prompt": prompt}
@@ -274,7 +262,7 @@ class VeoProvider:
             return Failure(instance)
         body = {"instances": [instance], "parameters": {_WIRE_NAMES[key]: value for key, value in fields.items()}}
         model = getattr(self._models, request.operation_type.value)
-        created = await self._api(secret, "POST", f"models/{model}:predictLongRunning", json=body)
+        created = await self._api.send(secret, "POST", f"models/{model}:predictLongRunning", json=body)
         return created_id(created, "name", _OPERATION, "Veo operation")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
@@ -284,7 +272,7 @@ class VeoProvider:
         if not _OPERATION.fullmatch(provider_job_id):
             return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
                                    f"not a Veo operation name: {provider_job_id[:100]!r}"))
-        answered = await self._api(secret, "GET", provider_job_id)
+        answered = await self._api.send(secret, "GET", provider_job_id)
         if isinstance(answered, Failure):
             return Failure(answered.failure())
         status = operation_status(answered.unwrap())
