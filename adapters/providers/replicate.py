@@ -50,19 +50,15 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
 from adapters.providers.httpio import (
     SafeDownloader,
-    call,
     checked_request,
-    classify_status,
     created_id,
     failure,
     guess_mime,
     header,
-    json_object,
     malformed,
-    redact,
-    send,
 )
 from domain.accounts import FailureKind
 from domain.assets import Asset
@@ -161,22 +157,17 @@ DEFAULT_ROUTES: dict[OperationType, Route] = {
 }
 
 
-def _auth(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def _problem(response: httpx.Response) -> str:
+def _problem(body: Mapping[str, Any], response: httpx.Response) -> str:
     """`title: detail` of a problem+json answer, else the start of the body."""
-    body = json_object(response).value_or({})
     parts = [str(body[key]) for key in ("title", "detail") if body.get(key)]
     return ": ".join(parts) if parts else response.text[:300]
 
 
-def _rejected(response: httpx.Response) -> ProviderFailure | None:
-    classified = classify_status(response, _problem(response))
-    if classified is not None and response.status_code == 404:
-        return failure(FailureKind.INVALID, "JOB_NOT_FOUND", classified.message)
-    return classified
+def _rejected(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    return job_not_found(classified) if answer.response.status_code == 404 else classified
+
+
+REPLICATE_ERRORS = ErrorMapping(text=_problem, refine=_rejected)
 
 
 def _output_urls(output: Any) -> list[str]:
@@ -259,10 +250,9 @@ class ReplicateProvider:
                  models: Mapping[OperationType, str] | None = None,
                  prices: Mapping[OperationType, PriceRule] | None = None,
                  webhook_url: str | None = None, webhook_secret: str | None = None) -> None:
-        self._client = client
+        self._api = ApiClient(client, base_url, bearer, REPLICATE_ERRORS)
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
         self._webhook_url = webhook_url
         self._webhook_key = webhook_key(webhook_secret) if webhook_secret else None
         self._routes = {
@@ -282,17 +272,6 @@ class ReplicateProvider:
     def info(self) -> ProviderInfo:
         return self._info
 
-    async def _api(self, method: str, path: str, secret: str, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
-        answered = await call(self._client, method, f"{self._base}{path}", headers=_auth(secret), **kwargs)
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        response = answered.unwrap()
-        rejected = _rejected(response)
-        if rejected is not None:
-            return Failure(redact(rejected, secret))
-        return json_object(response)
-
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
         checked = checked_request(self._info, request)
         if isinstance(checked, Failure):
@@ -311,7 +290,7 @@ class ReplicateProvider:
             body["version"] = version
         else:
             path = f"/models/{model}/predictions"
-        created = await self._api("POST", path, secret, json=body)
+        created = await self._api.send(secret, "POST", path, json=body)
         return created_id(created, "id", _PREDICTION_ID, "created prediction")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
@@ -321,15 +300,14 @@ class ReplicateProvider:
         if not _PREDICTION_ID.fullmatch(provider_job_id):
             return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
                                    f"not a Replicate prediction id: {provider_job_id[:100]!r}"))
-        answered = await self._api("GET", f"/predictions/{provider_job_id}", secret)
+        answered = await self._api.send(secret, "GET", f"/predictions/{provider_job_id}")
         if isinstance(answered, Failure):
             return Failure(answered.failure())
         return prediction_status(answered.unwrap())
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
         if _PREDICTION_ID.fullmatch(provider_job_id):
-            await send(self._client, "POST", f"{self._base}/predictions/{provider_job_id}/cancel",
-                       headers=_auth(secret))
+            await self._api.call(secret, "POST", f"/predictions/{provider_job_id}/cancel")
 
     async def upload(self, secret: str, asset: Asset, chunks: AsyncIterator[bytes],
                      now: datetime) -> Result[UploadedInput, ProviderFailure]:
@@ -339,8 +317,8 @@ class ReplicateProvider:
             async for chunk in chunks:
                 spool.write(chunk)
             spool.seek(0)
-            created = await self._api("POST", "/files", secret,
-                                      files={"content": (filename, spool, asset.mime_type)})
+            created = await self._api.send(secret, "POST", "/files",
+                                           files={"content": (filename, spool, asset.mime_type)})
         if isinstance(created, Failure):
             return Failure(created.failure())
         body = created.unwrap()
