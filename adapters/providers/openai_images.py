@@ -44,16 +44,13 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer
 from adapters.providers.httpio import (
     CHUNK,
     SafeDownloader,
-    call,
     checked_request,
-    classify_status,
     failure,
-    json_object,
     malformed,
-    redact,
 )
 from domain.accounts import FailureKind
 from domain.assets import Asset
@@ -158,25 +155,27 @@ class _Staged:
     filename: str
 
 
-def _auth(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {secret}"}
-
-
-def _rejected(response: httpx.Response) -> ProviderFailure | None:
-    """The failure class of an error answer, refined by OpenAI's error object."""
-    body = json_object(response).value_or({})
+def _error(body: Mapping[str, Any]) -> dict[str, Any]:
     found = body.get("error")
-    error: dict[str, Any] = found if isinstance(found, dict) else {}
-    message = str(error.get("message") or response.text[:300])
+    return found if isinstance(found, dict) else {}
+
+
+def _message(body: Mapping[str, Any], response: httpx.Response) -> str:
+    return str(_error(body).get("message") or response.text[:300])
+
+
+def _rejected(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    """The failure class of an error answer, refined by OpenAI's error object."""
+    error, message = _error(answer.body), answer.text
     codes = {str(error.get("code")), str(error.get("type"))}
-    classified = classify_status(response, message)
-    if classified is None:
-        return None
     if codes & _CREDIT_CODES:
         return failure(FailureKind.CREDITS, "PROVIDER_OUT_OF_CREDITS", classified.message)
-    if response.status_code == 400 and (codes & _MODERATION_CODES or _SAFETY.search(message)):
+    if answer.response.status_code == 400 and (codes & _MODERATION_CODES or _SAFETY.search(message)):
         return failure(FailureKind.MODERATED, ErrorCode.CONTENT_MODERATED.value, message)
     return classified
+
+
+OPENAI_ERRORS = ErrorMapping(text=_message, refine=_rejected)
 
 
 def _images(body: Mapping[str, Any], mime_type: str) -> Result[tuple[_Image, ...], ProviderFailure]:
@@ -206,10 +205,9 @@ class OpenAIImagesProvider:
                  clock: Callable[[], datetime], base_url: str = OPENAI_API,
                  models: Mapping[OperationType, str] | None = None,
                  prices: Mapping[OperationType, PriceRule] | None = None) -> None:
-        self._client = client
+        self._api = ApiClient(client, base_url, bearer, OPENAI_ERRORS)
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
         self._models = {operation: (models or {}).get(operation, DEFAULT_MODEL) for operation in ROUTES}
         self._results: OrderedDict[str, _Result] = OrderedDict()
         self._by_reference: dict[str, str] = {}
@@ -234,22 +232,14 @@ class OpenAIImagesProvider:
         _, params = checked.unwrap()
         route = ROUTES[request.operation_type]
         fields = {"model": self._models[request.operation_type], **msgspec.to_builtins(params)}
-        url = f"{self._base}{route.path}"
         if route.inputs:
             files = self._files(request.inputs)
             if isinstance(files, Failure):
                 return Failure(files.failure())
-            answered = await call(self._client, "POST", url, headers=_auth(secret), files=files.unwrap(),
-                                  data={key: str(value) for key, value in fields.items()})
+            body = await self._api.send(secret, "POST", route.path, files=files.unwrap(),
+                                        data={key: str(value) for key, value in fields.items()})
         else:
-            answered = await call(self._client, "POST", url, headers=_auth(secret), json=fields)
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        response = answered.unwrap()
-        rejected = _rejected(response)
-        if rejected is not None:
-            return Failure(redact(rejected, secret))
-        body = json_object(response)
+            body = await self._api.send(secret, "POST", route.path, json=fields)
         if isinstance(body, Failure):
             return Failure(body.failure())
         images = _images(body.unwrap(), f"image/{getattr(params, 'output_format', 'png')}")
