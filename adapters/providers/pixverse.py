@@ -60,16 +60,14 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, key_header
 from adapters.providers.httpio import (
     SafeDownloader,
-    call,
     checked_request,
-    classify_status,
     failure,
     header,
     json_object,
     malformed,
-    redact,
 )
 from domain.accounts import FailureKind
 from domain.assets import Asset, MediaType
@@ -189,21 +187,32 @@ def err_code_failure(code: Any, message: Any) -> ProviderFailure:
     return failure(FailureKind.TRANSIENT, "PIXVERSE_ERROR", text)
 
 
+def _error_text(body: Mapping[str, Any], response: httpx.Response) -> str:
+    code = body.get("ErrCode")
+    return f"ErrCode {code}: {body.get('ErrMsg')}" if code is not None else ""
+
+
+def _refined(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    """An error status refined by the ErrCode it carries."""
+    code, message = answer.body.get("ErrCode"), answer.body.get("ErrMsg")
+    specific = err_code_failure(code, message) if isinstance(code, int) and code else None
+    # a 4xx carrying e.g. an out-of-credit ErrCode says more than its status code
+    if classified.kind is FailureKind.INVALID and specific is not None \
+            and specific.kind is not FailureKind.TRANSIENT:
+        return specific
+    return classified
+
+
+PIXVERSE_ERRORS = ErrorMapping(text=_error_text, refine=_refined)
+
+
 def unwrapped(response: httpx.Response) -> Result[dict[str, Any], ProviderFailure]:
-    """`Resp` of a successful answer; the typed failure of anything else."""
+    """`Resp` of an answer below 400; the typed failure of an ErrCode or of a malformed body."""
     decoded = json_object(response)
-    body = decoded.value_or({})
-    code, message = body.get("ErrCode"), body.get("ErrMsg")
-    classified = classify_status(response, f"ErrCode {code}: {message}" if code is not None else "")
-    if classified is not None:
-        specific = err_code_failure(code, message) if isinstance(code, int) and code else None
-        # a 4xx carrying e.g. an out-of-credit ErrCode says more than its status code
-        if classified.kind is FailureKind.INVALID and specific is not None \
-                and specific.kind is not FailureKind.TRANSIENT:
-            return Failure(specific)
-        return Failure(classified)
     if isinstance(decoded, Failure):
         return Failure(decoded.failure())
+    body = decoded.unwrap()
+    code, message = body.get("ErrCode"), body.get("ErrMsg")
     if not isinstance(code, int) or isinstance(code, bool):
         return Failure(malformed("a PixVerse answer without a numeric ErrCode"))
     if code != 0:
@@ -272,10 +281,10 @@ class PixverseProvider:
                  clock: Callable[[], datetime], base_url: str = PIXVERSE_API,
                  models: PixverseModels | None = None, webhook_secret: str | None = None,
                  trace_ids: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
-        self._client = client
+        self._api = ApiClient(client, base_url, key_header("API-KEY"), PIXVERSE_ERRORS,
+                              headers=lambda: {"Ai-trace-id": self._trace_ids()}, decode=unwrapped)
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
         self._models = models or PixverseModels()
         self._webhook_secret = webhook_secret
         self._trace_ids = trace_ids
@@ -283,17 +292,6 @@ class PixverseProvider:
     @property
     def info(self) -> ProviderInfo:
         return PIXVERSE_INFO
-
-    async def _api(self, secret: str, method: str, path: str, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
-        headers = {"API-KEY": secret, "Ai-trace-id": self._trace_ids()}
-        answered = await call(self._client, method, f"{self._base}{path}", headers=headers, **kwargs)
-        if isinstance(answered, Failure):
-            return Failure(redact(answered.failure(), secret))
-        resp = unwrapped(answered.unwrap())
-        if isinstance(resp, Failure):
-            return Failure(redact(resp.failure(), secret))
-        return resp
 
     def _body(self, operation: OperationType, params: msgspec.Struct,
               inputs: tuple[InputRef, ...]) -> dict[str, Any] | ProviderFailure:
@@ -325,7 +323,7 @@ class PixverseProvider:
         body = self._body(request.operation_type, params, request.inputs)
         if isinstance(body, ProviderFailure):
             return Failure(body)
-        created = await self._api(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
+        created = await self._api.send(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
         if isinstance(created, Failure):
             return Failure(created.failure())
         video_id = created.unwrap().get("video_id")
@@ -339,7 +337,7 @@ class PixverseProvider:
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _VIDEO_ID.fullmatch(provider_job_id):
             return _invalid("INVALID_JOB_ID", f"not a PixVerse video id: {provider_job_id[:100]!r}")
-        answered = await self._api(secret, "GET", f"/openapi/v2/video/result/{provider_job_id}")
+        answered = await self._api.send(secret, "GET", f"/openapi/v2/video/result/{provider_job_id}")
         if isinstance(answered, Failure):
             return Failure(answered.failure())
         return video_status(answered.unwrap())
@@ -372,7 +370,7 @@ class PixverseProvider:
             async for chunk in chunks:
                 spool.write(chunk)
             spool.seek(0)
-            uploaded = await self._api(secret, "POST", path, files={field: (filename, spool, asset.mime_type)})
+            uploaded = await self._api.send(secret, "POST", path, files={field: (filename, spool, asset.mime_type)})
         if isinstance(uploaded, Failure):
             return Failure(uploaded.failure())
         number = uploaded.unwrap().get(id_key)
