@@ -99,9 +99,7 @@ class ApiClient:
     decode: Decode = json_object  # a 2xx answer to its payload (e.g. out of an envelope)
 
     def url(self, path: str) -> str:
-        """`path` under the base URL; an absolute URL (another host of the provider) as it is."""
-        if "://" in path:
-            return path
+        """`path` under the base URL, always (a provider's other host is an ApiClient of its own)."""
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
 
     def _headers(self, secret: str, extra: Mapping[str, str] | None) -> dict[str, str]:

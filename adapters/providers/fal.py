@@ -65,6 +65,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, job_not_found, scheme
 from adapters.providers.httpio import (
     SafeDownloader,
     call,
@@ -230,10 +231,6 @@ def public_key(encoded: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def _auth(secret: str) -> dict[str, str]:
-    return {"Authorization": f"Key {secret}"}
-
-
 def _details(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     detail = body.get("detail")
     return [entry for entry in detail if isinstance(entry, dict)] if isinstance(detail, list) else []
@@ -255,20 +252,23 @@ def _moderation(text: str) -> ProviderFailure:
     return failure(FailureKind.MODERATED, ErrorCode.CONTENT_MODERATED.value, text)
 
 
-def _rejected(response: httpx.Response) -> ProviderFailure | None:
+def _error_text(body: Mapping[str, Any], response: httpx.Response) -> str:
+    return _detail_text(body, response.text[:300])
+
+
+def _rejected(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
     """The failure class of an error answer, refined by its fal body."""
-    body = json_object(response).value_or({})
-    text = _detail_text(body, response.text[:300])
-    classified = classify_status(response, text)
-    if classified is None:
-        return None
-    if response.status_code == 404:
-        return failure(FailureKind.INVALID, JOB_NOT_FOUND, classified.message)
-    if response.status_code == 403 and re.search(r"balance|locked", text, re.IGNORECASE):
+    status, text = answer.response.status_code, answer.text
+    if status == 404:
+        return job_not_found(classified)
+    if status == 403 and re.search(r"balance|locked", text, re.IGNORECASE):
         return failure(FailureKind.CREDITS, "PROVIDER_OUT_OF_CREDITS", classified.message)
-    if response.status_code in (400, 422) and _moderated(body):
+    if status in (400, 422) and _moderated(answer.body):
         return _moderation(text)
     return classified
+
+
+FAL_ERRORS = ErrorMapping(text=_error_text, refine=_rejected)
 
 
 def _request_error(error_type: str, text: str, raw: str) -> RemoteStatus:
@@ -328,7 +328,7 @@ def _result_error(response: httpx.Response) -> Result[RemoteStatus, ProviderFail
         failed = _moderation(text) if _moderated(body) else failure(
             FailureKind.INVALID, "PROVIDER_REJECTED_INPUT", f"{response.status_code}: {text}")
         return Success(RemoteStatus(state=RemoteState.FAILED, raw_status="COMPLETED", failure=failed))
-    rejected = _rejected(response)
+    rejected = FAL_ERRORS.rejected(response)
     return Failure(rejected or malformed(f"unexpected result answer {response.status_code}"))
 
 
@@ -358,10 +358,10 @@ class FalProvider:
                  webhook_url: str | None = None, webhook_keys: Iterable[str] = (),
                  jwks_url: str | None = FAL_JWKS) -> None:
         self._client = client
+        self._api = ApiClient(client, base_url, scheme("Key"), FAL_ERRORS)
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
-        self._rest = rest_url.rstrip("/")
+        self._storage = ApiClient(client, rest_url, scheme("Key"), FAL_ERRORS)
         self._webhook_url = webhook_url
         self._webhook_keys = [public_key(key) for key in webhook_keys]
         self._jwks_url = jwks_url
@@ -387,18 +387,6 @@ class FalProvider:
     def info(self) -> ProviderInfo:
         return self._info
 
-    async def _api(self, method: str, url: str, secret: str, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
-        headers = _auth(secret) | kwargs.pop("headers", {})
-        answered = await call(self._client, method, url, headers=headers, **kwargs)
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        response = answered.unwrap()
-        rejected = _rejected(response)
-        if rejected is not None:
-            return Failure(redact(rejected, secret))
-        return json_object(response)
-
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
         checked = checked_request(self._info, request)
         if isinstance(checked, Failure):
@@ -409,8 +397,8 @@ class FalProvider:
         for name, ref in zip(route.input_fields, request.inputs, strict=True):
             model_input[name] = ref.provider_asset_id or ref.url
         query = {"fal_webhook": self._webhook_url} if self._webhook_url else None
-        queued = await self._api("POST", f"{self._base}/{route.endpoint}", secret, json=route.encode(model_input),
-                                 params=query)
+        queued = await self._api.send(secret, "POST", f"/{route.endpoint}", json=route.encode(model_input),
+                                      params=query)
         if isinstance(queued, Failure):
             return Failure(queued.failure())
         request_id = queued.unwrap().get("request_id")
@@ -431,7 +419,7 @@ class FalProvider:
             return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
                                    f"not a fal request id: {provider_job_id[:100]!r}"))
         for app in self._apps_for(provider_job_id):
-            answered = await self._api("GET", f"{self._base}/{app}/requests/{provider_job_id}/status", secret)
+            answered = await self._api.send(secret, "GET", f"/{app}/requests/{provider_job_id}/status")
             if isinstance(answered, Failure):
                 if answered.failure().code == JOB_NOT_FOUND:
                     continue
@@ -453,8 +441,7 @@ class FalProvider:
         error_type, error = body.get("error_type"), body.get("error")
         if error_type or error:
             return Success(_request_error(str(error_type or "request_failed"), str(error or error_type), raw))
-        answered = await call(self._client, "GET", f"{self._base}/{app}/requests/{request_id}",
-                              headers=_auth(secret))
+        answered = await self._api.call(secret, "GET", f"/{app}/requests/{request_id}")
         if isinstance(answered, Failure):
             return Failure(answered.failure())
         response = answered.unwrap()
@@ -469,7 +456,7 @@ class FalProvider:
         if not _REQUEST_ID.fullmatch(provider_job_id):
             return
         for app in self._apps_for(provider_job_id):
-            answered = await self._api("PUT", f"{self._base}/{app}/requests/{provider_job_id}/cancel", secret)
+            answered = await self._api.send(secret, "PUT", f"/{app}/requests/{provider_job_id}/cancel")
             if not (isinstance(answered, Failure) and answered.failure().code == JOB_NOT_FOUND):
                 return
 
@@ -477,10 +464,10 @@ class FalProvider:
                      now: datetime) -> Result[UploadedInput, ProviderFailure]:
         filename = asset.original_filename or f"{asset.sha256[:16]}{mimetypes.guess_extension(asset.mime_type) or ''}"
         lifecycle = json.dumps({"expiration_duration_seconds": int(UPLOAD_TTL.total_seconds())})
-        initiated = await self._api("POST", f"{self._rest}/storage/upload/initiate", secret,
-                                    params={"storage_type": "gcs"},
-                                    json={"content_type": asset.mime_type, "file_name": filename},
-                                    headers={"X-Fal-Object-Lifecycle-Preference": lifecycle})
+        initiated = await self._storage.send(secret, "POST", "/storage/upload/initiate",
+                                             params={"storage_type": "gcs"},
+                                             json={"content_type": asset.mime_type, "file_name": filename},
+                                             headers={"X-Fal-Object-Lifecycle-Preference": lifecycle})
         if isinstance(initiated, Failure):
             return Failure(initiated.failure())
         body = initiated.unwrap()
