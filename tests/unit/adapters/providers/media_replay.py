@@ -1,87 +1,36 @@
-"""Replaying recorded provider answers (tests/fixtures/providers/<provider>/*.json) through
-httpx.MockTransport, and the other small pieces the Runway, PixVerse, Luma and Veo tests share.
-
-A fixture is `{"doc": ..., "status": 200, "headers": {...}, "json": {...}}` or `"text"` instead
-of `"json"` for a body that is not JSON.
+"""The small pieces the Runway, PixVerse, Luma and Veo tests share. Recorded answers are read
+and replayed by tests/support/recorded_http.py, as for every other provider adapter; `Replay`
+here is its in-order replay.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from adapters.providers.httpio import SafeDownloader
 from domain.assets import Asset, AssetSource, MediaType
+from tests.support import recorded_http
+from tests.support.recorded_http import InOrder as Replay
+from tests.support.recorded_http import client as http
+from tests.support.recorded_http import fixture_body as body
+from tests.support.recorded_http import fixture_json as fixture
+from tests.support.recorded_http import recorded
+
+__all__ = ["Replay", "body", "fixture", "http", "recorded"]
 
 T = TypeVar("T")
-FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "providers"
-PUBLIC_IP = "93.184.216.34"
 SECRET = "sk-live-0123456789abcdef"  # echoed back by some fixtures' tests: must never surface
 START = datetime(2026, 3, 1, 9, 0, 30, tzinfo=UTC)
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-def fixture(provider: str, name: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads((FIXTURES / provider / f"{name}.json").read_text())
-    return loaded
-
-
-def body(provider: str, name: str) -> Any:
-    return fixture(provider, name)["json"]
-
-
-def recorded(provider: str, name: str, **json_overrides: Any) -> httpx.Response:
-    """The recorded answer; top-level JSON keys can be replaced for one test."""
-    loaded = fixture(provider, name)
-    headers = loaded.get("headers", {})
-    if "json" in loaded:
-        content = loaded["json"] | json_overrides if json_overrides else loaded["json"]
-        return httpx.Response(loaded["status"], headers=headers, json=content)
-    return httpx.Response(loaded["status"], headers=headers, text=loaded["text"])
-
-
-class Replay:
-    """Answers each request with the next response in line and keeps the requests it saw."""
-
-    def __init__(self, *responses: httpx.Response | Handler) -> None:
-        self._responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if not self._responses:
-            raise AssertionError(f"unexpected request {request.method} {request.url}")
-        answer = self._responses.pop(0)
-        return answer if isinstance(answer, httpx.Response) else answer(request)
-
-    @property
-    def last(self) -> httpx.Request:
-        return self.requests[-1]
-
-    def json(self, index: int = -1) -> Any:
-        return json.loads(self.requests[index].content)
-
-
-def http(handler: Handler) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.MockTransport(handler))
-
-
-async def public_resolver(host: str, port: int) -> list[str]:
-    return [PUBLIC_IP]
-
-
-async def private_resolver(host: str, port: int) -> list[str]:
-    return ["10.20.30.40"]
-
-
 def downloader(client: httpx.AsyncClient, *, private: bool = False, max_bytes: int = 10_000_000) -> SafeDownloader:
-    return SafeDownloader(client, max_bytes=max_bytes, resolver=private_resolver if private else public_resolver)
+    return recorded_http.downloader(client, max_bytes=max_bytes, private=private)
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:

@@ -10,9 +10,7 @@ covered by this file.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -24,7 +22,8 @@ from openai.types import ErrorObject, ImagesResponse
 from runwayml.resources.uploads import _RunwayUploadStartedResponse
 from runwayml.types import TaskRetrieveResponse, TextToVideoCreateResponse
 
-FIXTURES = Path(__file__).parents[3] / "fixtures" / "providers"
+from tests.support.recorded_http import FIXTURES
+from tests.support.recorded_http import fixture_body as _body
 
 
 def _v2(model: Any) -> Callable[[Any], object]:
@@ -70,11 +69,6 @@ def _fixtures() -> list[tuple[str, str]]:
 
 def _validator(provider: str, name: str) -> Callable[[Any], object]:
     return next(check for prefix, check in MODELS[provider].items() if name.startswith(prefix))
-
-
-def _body(provider: str, name: str) -> Any:
-    recorded = json.loads((FIXTURES / provider / f"{name}.json").read_text())
-    return recorded["json"] if "json" in recorded else recorded["body"]
 
 
 def test_every_provider_directory_has_fixtures_checked() -> None:
