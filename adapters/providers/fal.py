@@ -74,6 +74,7 @@ from adapters.providers.httpio import (
     failure,
     guess_mime,
     header,
+    invalid_job_id,
     json_object,
     malformed,
     redact,
@@ -416,8 +417,7 @@ class FalProvider:
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _REQUEST_ID.fullmatch(provider_job_id):
-            return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
-                                   f"not a fal request id: {provider_job_id[:100]!r}"))
+            return invalid_job_id("a fal request id", provider_job_id)
         for app in self._apps_for(provider_job_id):
             answered = await self._api.send(secret, "GET", f"/{app}/requests/{provider_job_id}/status")
             if isinstance(answered, Failure):

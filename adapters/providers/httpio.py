@@ -97,6 +97,11 @@ def classify_status(response: httpx.Response, detail: str = "") -> ProviderFailu
     return failure(FailureKind.INVALID, "PROVIDER_REJECTED_REQUEST", f"{status}: {text}")
 
 
+def invalid_job_id(what: str, job_id: str) -> Failure[ProviderFailure]:
+    """A job id that is not of this provider's shape: refused before anything is sent."""
+    return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID", f"not {what}: {job_id[:100]!r}"))
+
+
 def transport_failure(error: httpx.HTTPError) -> ProviderFailure:
     if isinstance(error, (httpx.ReadTimeout, httpx.WriteTimeout)):
         # Sent (or partly) but never answered: the provider may have acted on it. The code

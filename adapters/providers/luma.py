@@ -47,6 +47,7 @@ from adapters.providers.httpio import (
     checked_request,
     created_id,
     failure,
+    invalid_job_id,
     malformed,
 )
 from domain.accounts import FailureKind
@@ -227,12 +228,8 @@ class LumaProvider:
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _GENERATION_ID.fullmatch(provider_job_id):
-            return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
-                                   f"not a Luma generation id: {provider_job_id[:100]!r}"))
-        answered = await self._api.send(secret, "GET", f"/generations/{provider_job_id}")
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        return generation_status(answered.unwrap())
+            return invalid_job_id("a Luma generation id", provider_job_id)
+        return (await self._api.send(secret, "GET", f"/generations/{provider_job_id}")).bind(generation_status)
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
         if _GENERATION_ID.fullmatch(provider_job_id):

@@ -50,6 +50,7 @@ from adapters.providers.httpio import (
     SafeDownloader,
     checked_request,
     failure,
+    invalid_job_id,
     malformed,
 )
 from domain.accounts import FailureKind
@@ -283,8 +284,7 @@ class OpenAIImagesProvider:
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _JOB_ID.fullmatch(provider_job_id):
-            return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
-                                   f"not an OpenAI images result id: {provider_job_id[:100]!r}"))
+            return invalid_job_id("an OpenAI images result id", provider_job_id)
         result = self._result(provider_job_id)
         if result is None:
             return Success(RemoteStatus(state=RemoteState.FAILED, raw_status="lost", failure=failure(

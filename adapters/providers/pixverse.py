@@ -66,6 +66,7 @@ from adapters.providers.httpio import (
     checked_request,
     failure,
     header,
+    invalid_job_id,
     json_object,
     malformed,
 )
@@ -336,11 +337,8 @@ class PixverseProvider:
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _VIDEO_ID.fullmatch(provider_job_id):
-            return _invalid("INVALID_JOB_ID", f"not a PixVerse video id: {provider_job_id[:100]!r}")
-        answered = await self._api.send(secret, "GET", f"/openapi/v2/video/result/{provider_job_id}")
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        return video_status(answered.unwrap())
+            return invalid_job_id("a PixVerse video id", provider_job_id)
+        return (await self._api.send(secret, "GET", f"/openapi/v2/video/result/{provider_job_id}")).bind(video_status)
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
         """PixVerse documents no way to cancel a generation."""

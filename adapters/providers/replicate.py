@@ -58,6 +58,7 @@ from adapters.providers.httpio import (
     failure,
     guess_mime,
     header,
+    invalid_job_id,
     malformed,
 )
 from domain.accounts import FailureKind
@@ -298,12 +299,8 @@ class ReplicateProvider:
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _PREDICTION_ID.fullmatch(provider_job_id):
-            return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
-                                   f"not a Replicate prediction id: {provider_job_id[:100]!r}"))
-        answered = await self._api.send(secret, "GET", f"/predictions/{provider_job_id}")
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        return prediction_status(answered.unwrap())
+            return invalid_job_id("a Replicate prediction id", provider_job_id)
+        return (await self._api.send(secret, "GET", f"/predictions/{provider_job_id}")).bind(prediction_status)
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
         if _PREDICTION_ID.fullmatch(provider_job_id):

@@ -52,6 +52,7 @@ from adapters.providers.httpio import (
     checked_request,
     created_id,
     failure,
+    invalid_job_id,
     malformed,
 )
 from domain.accounts import FailureKind
@@ -208,10 +209,6 @@ def task_status(task: Mapping[str, Any], now: datetime) -> Result[RemoteStatus, 
     return Success(RemoteStatus(state=RemoteState.SUCCEEDED, raw_status=raw, outputs=outputs, progress=1.0))
 
 
-def _invalid_job_id(job_id: str) -> Failure[ProviderFailure]:
-    return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID", f"not a Runway task id: {job_id[:100]!r}"))
-
-
 def _input_uri(ref: InputRef) -> str:
     return ref.provider_asset_id or ref.url or ""
 
@@ -262,11 +259,9 @@ class RunwayProvider:
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _TASK_ID.fullmatch(provider_job_id):
-            return _invalid_job_id(provider_job_id)
+            return invalid_job_id("a Runway task id", provider_job_id)
         answered = await self._api.send(secret, "GET", f"/v1/tasks/{provider_job_id}")
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        return task_status(answered.unwrap(), self._clock())
+        return answered.bind(lambda task: task_status(task, self._clock()))
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:
         if _TASK_ID.fullmatch(provider_job_id):

@@ -58,6 +58,7 @@ from adapters.providers.httpio import (
     checked_request,
     created_id,
     failure,
+    invalid_job_id,
     malformed,
 )
 from domain.accounts import FailureKind
@@ -270,12 +271,8 @@ class VeoProvider:
 
     async def status(self, secret: str, provider_job_id: str) -> Result[RemoteStatus, ProviderFailure]:
         if not _OPERATION.fullmatch(provider_job_id):
-            return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
-                                   f"not a Veo operation name: {provider_job_id[:100]!r}"))
-        answered = await self._api.send(secret, "GET", provider_job_id)
-        if isinstance(answered, Failure):
-            return Failure(answered.failure())
-        status = operation_status(answered.unwrap())
+            return invalid_job_id("a Veo operation name", provider_job_id)
+        status = (await self._api.send(secret, "GET", provider_job_id)).bind(operation_status)
         for output in status.map(lambda s: s.outputs).value_or(()):
             self._remember_key(output.url, secret)
         return status
