@@ -5,9 +5,11 @@ and guarded downloads, replayed from recorded answers."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 import httpx
 import jwt
+import msgspec
 import pytest
 from returns.result import Success
 
@@ -26,6 +28,7 @@ from domain.providers import (
     validate_params,
 )
 from tests.unit.adapters.providers.media_replay import (
+    FIXTURES,
     START,
     Handler,
     Replay,
@@ -33,6 +36,7 @@ from tests.unit.adapters.providers.media_replay import (
     chunks_of,
     downloader,
     drain,
+    fixture,
     http,
     media,
     recorded,
@@ -314,3 +318,57 @@ def test_download_goes_through_the_guard() -> None:
     with pytest.raises(OutputUnavailable):
         run(drain(provider.download(ProviderOutput(url=VIDEO_URL))))
     assert replay.requests == []
+
+
+# ------------------------------------------------------------------ fixtures against the documented schema
+# Kling publishes no SDK with response models: the recorded answers are checked against the
+# response body its docs show (Create Task, Query Task (Single), Error Code), so they cannot drift.
+
+
+class _Video(msgspec.Struct, forbid_unknown_fields=True):
+    id: str
+    url: str
+    duration: str
+
+
+class _TaskResult(msgspec.Struct, forbid_unknown_fields=True):
+    videos: list[_Video]
+
+
+class _TaskInfo(msgspec.Struct, forbid_unknown_fields=True):
+    external_task_id: str | None = None
+
+
+class _Task(msgspec.Struct, forbid_unknown_fields=True):
+    task_id: str
+    task_status: Literal["submitted", "processing", "succeed", "failed"]
+    created_at: int
+    updated_at: int
+    task_status_msg: str = ""
+    task_info: _TaskInfo | None = None
+    task_result: _TaskResult | None = None
+    final_unit_deduction: str | None = None
+
+
+class _Answer(msgspec.Struct, forbid_unknown_fields=True):
+    code: int
+    message: str
+    request_id: str
+    data: _Task | None = None
+
+
+DELIBERATELY_OFF_SCHEMA = {"task_unknown_status": "a status Kling does not document",
+                           "malformed": "an HTML error page from a proxy"}
+FIXTURE_NAMES = sorted(path.stem for path in (FIXTURES / "kling").glob("*.json"))
+
+
+@pytest.mark.parametrize("name", [n for n in FIXTURE_NAMES if n not in DELIBERATELY_OFF_SCHEMA])
+def test_recorded_answers_match_the_documented_body(name: str) -> None:
+    answer = msgspec.convert(fixture("kling", name)["json"], _Answer)
+    assert (answer.code == 0) == (answer.data is not None)
+
+
+@pytest.mark.parametrize("name", sorted(DELIBERATELY_OFF_SCHEMA))
+def test_deliberately_off_schema_answers_are_refused(name: str) -> None:
+    with pytest.raises((msgspec.ValidationError, KeyError)):
+        msgspec.convert(fixture("kling", name)["json"], _Answer)
