@@ -40,8 +40,9 @@ Documented endpoints used:
   status decides (httpio.classify_status). A non-zero `code` under HTTP 200 is still an error.
 
 ASSUMED (not in the pages we could read): how an unknown task id is answered. A lookup answered
-404, code 1203, or code 1200/1201 whose message says "not found"/"not exist" is JOB_NOT_FOUND,
-which `find()` reads as "never taken".
+code 1203 ("the requested resource does not exist"), a bare 404, or code 1200/1201 whose message
+says "not found"/"not exist" is JOB_NOT_FOUND, which `find()` reads as "never taken"; any other
+failure of a lookup is a failure, never a guess.
 
 Not used: `callback_url` (Kling's callbacks are not signed, so there is no `verify_webhook`; polling
 finishes jobs), camera_control, image_tail, motion masks, video extension, effects, lip sync and
@@ -223,7 +224,7 @@ def rejected(response: httpx.Response, *, lookup: bool = False) -> ProviderFailu
         return None
     message = str(body.get("message") or response.text[:300])
     text = f"{response.status_code} code {code}: {message}" if code is not None else f"{response.status_code}: {message}"
-    if lookup and (response.status_code == 404 or code == 1203
+    if lookup and (code == 1203 or (response.status_code == 404 and code is None)
                    or (code in (1200, 1201) and _NOT_FOUND.search(message))):
         return failure(FailureKind.INVALID, JOB_NOT_FOUND, text)
     if code in _CODES:

@@ -54,6 +54,8 @@ def _no_key_in(text: str) -> bool:
 def test_an_admin_adds_a_kling_account_whose_key_pair_is_never_echoed(kling_api: KlingSetup) -> None:
     api = kling_api.api
     root = api.admin()
+    providers = {p["id"]: p for p in api.client.get("/v1/providers", headers=root.headers).json()["items"]}
+    assert (providers["kling"]["secret_fields"], providers["sim"]["secret_fields"]) == (["access_key", "secret_key"], [])
     created = api.client.post("/v1/admin/accounts", headers=root.headers, json={
         "provider_id": "kling", "label": "kling main", "secret": PAIR, "credits": 500})
     assert created.status_code == 201, created.text

@@ -372,3 +372,17 @@ def test_recorded_answers_match_the_documented_body(name: str) -> None:
 def test_deliberately_off_schema_answers_are_refused(name: str) -> None:
     with pytest.raises((msgspec.ValidationError, KeyError)):
         msgspec.convert(fixture("kling", name)["json"], _Answer)
+
+
+@pytest.mark.parametrize(("answer", "not_found"), [
+    (httpx.Response(404, text="no such path"), True),
+    (httpx.Response(404, json={"code": 1202, "message": "The requested method is invalid"}), False),
+    (httpx.Response(400, json={"code": 1201, "message": "duration value is illegal"}), False),
+    (httpx.Response(400, json={"code": 1200, "message": "task does not exist"}), True),
+])
+def test_only_an_unknown_id_reads_as_not_found(answer: httpx.Response, not_found: bool) -> None:
+    provider, _ = kling(answer, recorded("kling", "error_404_1203"))
+    found = run(provider.find(SECRET, "sub-1"))
+    assert (found == Success(None)) is not_found
+    if not not_found:
+        assert found.failure().kind is FailureKind.INVALID
