@@ -103,6 +103,7 @@ DEFAULT_MODEL: Final = "kling-v1-6"
 JOB_NOT_FOUND = "JOB_NOT_FOUND"
 
 _ENDPOINTS = {OperationType.TEXT_TO_VIDEO: "text2video", OperationType.IMAGE_TO_VIDEO: "image2video"}
+_TASK_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 _JOB_ID = re.compile(r"(text2video|image2video):([A-Za-z0-9_-]{1,128})")
 _REFERENCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _MODERATION = re.compile(r"risk|moderat|safety|sensitive|violat|polic|inappropriate|nsfw", re.IGNORECASE)
@@ -237,8 +238,8 @@ def rejected(response: httpx.Response, *, lookup: bool = False) -> ProviderFailu
 
 def task_data(body: Mapping[str, Any]) -> Result[dict[str, Any], ProviderFailure]:
     data = body.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("task_id"), str) or not data["task_id"]:
-        return Failure(malformed("a Kling answer without data.task_id"))
+    if not isinstance(data, dict) or not isinstance(data.get("task_id"), str) or not _TASK_ID.fullmatch(data["task_id"]):
+        return Failure(malformed("a Kling answer without a usable data.task_id"))
     return Success(data)
 
 
@@ -252,7 +253,10 @@ def failed_task(message: Any) -> ProviderFailure:
 def _created_at(raw: Any) -> datetime | None:
     if not isinstance(raw, int) or isinstance(raw, bool) or raw <= 0:
         return None
-    return datetime.fromtimestamp(raw / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(raw / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def task_status(data: Mapping[str, Any], now: datetime) -> Result[RemoteStatus, ProviderFailure]:

@@ -386,3 +386,16 @@ def test_only_an_unknown_id_reads_as_not_found(answer: httpx.Response, not_found
     assert (found == Success(None)) is not_found
     if not not_found:
         assert found.failure().kind is FailureKind.INVALID
+
+
+@pytest.mark.parametrize("data", [{"task_id": "../../x"}, {"task_id": ""}, {"task_id": 5}, {}])
+def test_a_created_task_without_a_usable_id_is_malformed(data: dict[str, object]) -> None:
+    created = recorded("kling", "task_created").json()
+    failure = submit_failure(recorded("kling", "task_created", data=created["data"] | data if data else None))
+    assert failure.code == "PROVIDER_MALFORMED_RESPONSE"
+
+
+def test_an_absurd_creation_time_is_ignored() -> None:
+    answer = recorded("kling", "task_succeed").json()
+    provider, _ = kling(recorded("kling", "task_succeed", data=answer["data"] | {"created_at": 10**30}))
+    assert run(provider.status(SECRET, f"text2video:{TASK_ID}")).unwrap().state is RemoteState.SUCCEEDED
