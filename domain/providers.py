@@ -58,6 +58,8 @@ class ProviderInfo(msgspec.Struct, frozen=True, kw_only=True):
     # True when `find(reference)` answering None proves the provider never took that submission,
     # so sending it again cannot start a second remote job.
     finds_by_reference: bool = False
+    # The named fields of an account's secret (domain/account_secrets.py); empty: one string.
+    secret_fields: tuple[str, ...] = ()
 
     def operation(self, operation_type: str) -> Result[OperationSpec, DomainError]:
         for spec in self.operations:

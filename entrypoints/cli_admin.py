@@ -77,7 +77,11 @@ def add_admin_commands(commands: Any) -> None:
     add = _sub(account_cmds, "add", "Add a shared provider account (API key) to the pool.", _add_account)
     add.add_argument("--provider", required=True, help="provider id, e.g. sim or replicate")
     add.add_argument("--label", required=True)
-    add.add_argument("--secret", required=True, help="the provider API key or token (stored, never shown)")
+    secret = add.add_mutually_exclusive_group(required=True)
+    secret.add_argument("--secret", help="the provider API key or token (stored, never shown)")
+    secret.add_argument("--secret-field", action="append", metavar="NAME=VALUE",
+                        help="one field of a key-pair secret, e.g. kling: --secret-field access_key=... "
+                             "--secret-field secret_key=... (stored, never shown)")
     add.add_argument("--credits", type=int, default=0)
     add.add_argument("--max-concurrent-jobs", type=int, default=1)
     add.add_argument("--priority", type=int, default=0)
@@ -126,9 +130,15 @@ async def _set_quota(args: argparse.Namespace) -> None:
 async def _add_account(args: argparse.Namespace) -> None:
     async with container() as c:
         view = unwrap(await c.resolve(CreateAccount)(
-            OPERATOR, provider_id=args.provider, label=args.label, secret=args.secret, credits=args.credits,
+            OPERATOR, provider_id=args.provider, label=args.label, secret=_secret_of(args), credits=args.credits,
             max_concurrent_jobs=args.max_concurrent_jobs, priority=args.priority))
         print(f"account {view.label} added to {view.provider_id} (id {view.id})")
+
+
+def _secret_of(args: argparse.Namespace) -> str | dict[str, str]:
+    if args.secret is not None:
+        return str(args.secret)
+    return dict(field.partition("=")[::2] for field in args.secret_field)
 
 
 async def _list_accounts(args: argparse.Namespace) -> None:

@@ -11,6 +11,7 @@ import httpx
 from adapters.providers.fal import FalProvider
 from adapters.providers.guarded import GuardedProvider
 from adapters.providers.httpio import SafeDownloader, pinned_client
+from adapters.providers.kling import KlingProvider
 from adapters.providers.luma import LumaProvider
 from adapters.providers.openai_images import OpenAIImagesProvider
 from adapters.providers.pixverse import PixverseProvider
@@ -65,5 +66,6 @@ def build_providers(settings: Settings, http: httpx.AsyncClient, clock: Callable
                                              webhook_secret=settings.pixverse_webhook_secret),
         "luma": lambda: LumaProvider(http, downloader, **common, **base("luma")),
         "veo": lambda: VeoProvider(http, downloader, **common, **base("veo")),
+        "kling": lambda: KlingProvider(http, downloader, **common, **base("kling")),
     }
     return [GuardedProvider(factories[name]()) for name in settings.enabled_providers]

@@ -60,7 +60,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON when stdout is not a terminal
     public_url: str | None = None  # where providers can reach our webhooks
-    providers: str = "sim,replicate,fal,openai_images,runway,pixverse,luma,veo"
+    providers: str = "sim,replicate,fal,openai_images,runway,pixverse,luma,veo,kling"
     provider_urls: str = ""  # "replicate=http://127.0.0.1:9001,fal=..." (proxies, local fakes)
     replicate_webhook_secret: str | None = None
     fal_webhook_keys: str = ""  # comma-separated ED25519 public keys
@@ -124,7 +124,7 @@ FIELDS: dict[str, type] = {
     "max_concurrent_hashes": int, "metrics_token": str, "trusted_proxies": str,
 }
 
-KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo")
+KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo", "kling")
 
 
 def check_fernet_key(key: str) -> None:

@@ -10,6 +10,7 @@ from returns.result import Failure, Result, Success
 
 from application.actor import Actor
 from application.audit import AuditTrail
+from domain.account_secrets import SecretValue, check_secret_value
 from domain.accounts import AccountStatus, ProviderAccount
 from domain.errors import DomainError, conflict, forbidden, not_found, validation
 from domain.ports import Clock, IdGenerator, ProviderRegistry, UnitOfWorkFactory
@@ -80,6 +81,17 @@ def check_secret(secret: str) -> Result[str, DomainError]:
                               "secret"))
 
 
+def check_account_secret(providers: ProviderRegistry, provider_id: str,
+                         secret: SecretValue) -> Result[str, DomainError]:
+    """The secret as stored: one string, or the named fields the provider's secret has."""
+    if isinstance(secret, str):
+        plain = check_secret(secret)
+        if isinstance(plain, Failure):
+            return plain
+    client = providers.get(provider_id)
+    return check_secret_value(provider_id, client.info.secret_fields if client else (), secret)
+
+
 def check_account_priority(priority: int) -> Result[int, DomainError]:
     """An account's priority: the higher, the sooner it is chosen (a job's priority is the
     other way round: 0 runs first, see `domain.jobs.check_priority`)."""
@@ -110,17 +122,18 @@ def first_failure(*checks: Result[object, DomainError]) -> DomainError | None:
 
 
 def build_account(providers: ProviderRegistry, clock: Clock, ids: IdGenerator, *, provider_id: str,
-                  label: str, secret: str, credits: int, max_concurrent_jobs: int, priority: int,
+                  label: str, secret: SecretValue, credits: int, max_concurrent_jobs: int, priority: int,
                   owner_user_id: str | None) -> Result[ProviderAccount, DomainError]:
     """A new account after every field rule; the provider must be one this gateway offers."""
     if providers.get(provider_id) is None:
         return Failure(validation(f"unknown provider {provider_id}", "provider_id"))
-    error = first_failure(check_label(label), check_secret(secret), check_credits(credits),
+    stored = check_account_secret(providers, provider_id, secret)
+    error = first_failure(check_label(label), stored, check_credits(credits),
                           check_slots(max_concurrent_jobs), check_account_priority(priority))
     if error is not None:
         return Failure(error)
     return Success(ProviderAccount(
-        id=ids.new_id(), provider_id=provider_id, label=label.strip(), secret=secret,
+        id=ids.new_id(), provider_id=provider_id, label=label.strip(), secret=stored.unwrap(),
         created_at=clock.now(), owner_user_id=owner_user_id, credits=credits,
         max_concurrent_jobs=max_concurrent_jobs, priority=priority,
     ))
@@ -135,7 +148,9 @@ class CreateAccount:
     - The provider must be one this gateway offers (VALIDATION_ERROR otherwise).
     - label 1-100 characters, secret 1-4096, credits >= 0, max_concurrent_jobs >= 1,
       priority -1000..1000 (higher is picked first).
-    - The secret is stored but never returned; the account starts active.
+    - The secret is one string, or for a provider that signs with a key pair (Kling) an object
+      with exactly its named fields (e.g. access_key and secret_key), each 1-4096 characters.
+    - The secret is sealed at rest and never returned; the account starts active.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, clock: Clock,
@@ -146,7 +161,7 @@ class CreateAccount:
         self._ids = ids
         self._audit = audit
 
-    async def __call__(self, actor: Actor, *, provider_id: str, label: str, secret: str, credits: int = 0,
+    async def __call__(self, actor: Actor, *, provider_id: str, label: str, secret: SecretValue, credits: int = 0,
                        max_concurrent_jobs: int = 1, priority: int = 0) -> Result[AccountView, DomainError]:
         if not actor.is_admin:
             return Failure(forbidden())
@@ -197,7 +212,7 @@ class AccountPatch(msgspec.Struct, frozen=True, kw_only=True):
     """Fields left UNSET keep their value."""
 
     label: str | msgspec.UnsetType = msgspec.UNSET
-    secret: str | msgspec.UnsetType = msgspec.UNSET
+    secret: str | dict[str, str] | msgspec.UnsetType = msgspec.UNSET
     status: str | msgspec.UnsetType = msgspec.UNSET
     priority: int | msgspec.UnsetType = msgspec.UNSET
     max_concurrent_jobs: int | msgspec.UnsetType = msgspec.UNSET
@@ -209,11 +224,13 @@ class UpdateAccount:
     - Status may be set to active, disabled or exhausted (cooling_down is the pipeline's);
       setting it active ends any cooldown at once.
     - max_concurrent_jobs may not go below the jobs running on it now (CONFLICT).
-    - The same field rules as on creation (VALIDATION_ERROR); NOT_FOUND when absent.
+    - The same field rules as on creation (VALIDATION_ERROR), the secret's shape by the
+      account's provider; NOT_FOUND when absent.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, audit: AuditTrail) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, audit: AuditTrail) -> None:
         self._uow = uow
+        self._providers = providers
         self._audit = audit
 
     async def __call__(self, actor: Actor, account_id: str, patch: AccountPatch) -> Result[AccountView, DomainError]:
@@ -227,6 +244,11 @@ class UpdateAccount:
             if account is None:
                 return Failure(not_found("account"))
             fields = changes.unwrap()
+            if not isinstance(patch.secret, msgspec.UnsetType):
+                stored = check_account_secret(self._providers, account.provider_id, patch.secret)
+                if isinstance(stored, Failure):
+                    return Failure(stored.failure())
+                fields["secret"] = stored.unwrap()
             if not fields:
                 return Success(view(account))  # nothing to change, nothing to record
             slots = fields.get("max_concurrent_jobs", account.max_concurrent_jobs)
@@ -251,9 +273,8 @@ def checked_changes(patch: AccountPatch) -> Result[dict[str, object], DomainErro
     if not isinstance(patch.label, msgspec.UnsetType):
         checks.append(check_label(patch.label))
         changes["label"] = patch.label.strip()
-    if not isinstance(patch.secret, msgspec.UnsetType):
+    if isinstance(patch.secret, str):  # its shape is checked against the account's provider
         checks.append(check_secret(patch.secret))
-        changes["secret"] = patch.secret
     if not isinstance(patch.priority, msgspec.UnsetType):
         checks.append(check_account_priority(patch.priority))
         changes["priority"] = patch.priority

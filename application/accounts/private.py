@@ -7,6 +7,7 @@ from returns.result import Failure, Result, Success
 from application.accounts.admin import AccountView, build_account, view
 from application.actor import Actor
 from application.audit import AuditTrail
+from domain.account_secrets import SecretValue
 from domain.errors import DomainError, conflict, not_found, unauthenticated
 from domain.ports import Clock, IdGenerator, ProviderRegistry, UnitOfWorkFactory
 from domain.quotas import check_private_accounts
@@ -28,7 +29,7 @@ class AddPrivateAccount:
         self._ids = ids
         self._audit = audit
 
-    async def __call__(self, actor: Actor, *, provider_id: str, label: str, secret: str, credits: int = 0,
+    async def __call__(self, actor: Actor, *, provider_id: str, label: str, secret: SecretValue, credits: int = 0,
                        max_concurrent_jobs: int = 1, priority: int = 0) -> Result[AccountView, DomainError]:
         built = build_account(self._providers, self._clock, self._ids, provider_id=provider_id, label=label,
                               secret=secret, credits=credits, max_concurrent_jobs=max_concurrent_jobs,

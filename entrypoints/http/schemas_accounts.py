@@ -26,6 +26,11 @@ Label = Annotated[str, Meta(max_length=MAX_LABEL, pattern=LABEL_PATTERN, example
                             description="not blank, no control or invisible characters; kept trimmed")]
 Secret = Annotated[str, Meta(min_length=1, max_length=MAX_SECRET, pattern=SECRET_PATTERN,
                              description="the provider API key, without surrounding spaces; never returned")]
+SecretFieldName = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+SecretFields = Annotated[dict[SecretFieldName, Secret], Meta(
+    min_length=1, max_length=8, examples=[{"access_key": "AK...", "secret_key": "SK..."}],
+    description="for a provider that signs with a key pair (kling: access_key and secret_key): its named "
+                "fields; sealed at rest, never returned")]
 Credits = Annotated[int, Meta(ge=0, le=MAX_CREDITS)]
 Slots = Annotated[int, Meta(ge=1, le=MAX_SLOTS)]
 Priority = Annotated[int, Meta(ge=PRIORITY_RANGE.start, le=PRIORITY_RANGE.stop - 1,
@@ -36,7 +41,7 @@ SettableStatus = Literal["active", "disabled", "exhausted"]
 class AccountIn(In, frozen=True):
     provider_id: Annotated[str, Meta(max_length=64, examples=["sim"])]
     label: Label
-    secret: Secret
+    secret: Secret | SecretFields
     credits: Credits = 0
     max_concurrent_jobs: Slots = 1
     priority: Priority = 0
@@ -46,7 +51,7 @@ class AccountPatchIn(In, frozen=True):
     """Omitted fields keep their value."""
 
     label: Label | UnsetType = UNSET
-    secret: Secret | UnsetType = UNSET
+    secret: Secret | SecretFields | UnsetType = UNSET
     status: SettableStatus | UnsetType = UNSET
     priority: Priority | UnsetType = UNSET
     max_concurrent_jobs: Slots | UnsetType = UNSET

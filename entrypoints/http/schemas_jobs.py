@@ -154,6 +154,8 @@ class ProviderOut(msgspec.Struct, kw_only=True):
     name: str
     operations: list[OperationOut]
     has_usable_accounts: bool = True  # some account (shared, or the caller's own) can run its jobs
+    # an account's `secret` is an object of these fields (e.g. kling's key pair); empty: one string
+    secret_fields: list[str] = msgspec.field(default_factory=list)
 
 
 class ProviderList(msgspec.Struct, kw_only=True):
@@ -181,4 +183,4 @@ def inline_root(schema: dict[str, Any]) -> dict[str, Any]:
 
 def provider_out(info: ProviderInfo, has_usable_accounts: bool = True) -> ProviderOut:
     return ProviderOut(id=info.id, name=info.name, operations=[operation_out(s) for s in info.operations],
-                       has_usable_accounts=has_usable_accounts)
+                       has_usable_accounts=has_usable_accounts, secret_fields=list(info.secret_fields))

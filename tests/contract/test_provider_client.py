@@ -20,6 +20,7 @@ from returns.result import Failure, Success
 
 from adapters.memory.system import ManualClock
 from adapters.providers.fal import FalProvider
+from adapters.providers.kling import KlingProvider
 from adapters.providers.luma import LumaProvider
 from adapters.providers.openai_images import OpenAIImagesProvider
 from adapters.providers.pixverse import PixverseProvider
@@ -38,7 +39,13 @@ from domain.providers import (
 from tests.support.fake_media_apis import FakeFal, FakeOpenAIImages, FakeReplicate
 from tests.support.recorded_http import downloader
 from tests.unit.adapters.providers import media_replay
-from tests.unit.adapters.providers.media_fakes import FakeGemini, FakeLuma, FakePixverse, FakeRunway
+from tests.unit.adapters.providers.media_fakes import (
+    FakeGemini,
+    FakeKling,
+    FakeLuma,
+    FakePixverse,
+    FakeRunway,
+)
 
 MAX_POLLS = 50
 TERMINAL = {RemoteState.SUCCEEDED, RemoteState.FAILED, RemoteState.CANCELLED}
@@ -131,7 +138,15 @@ def veo_case() -> Iterator[ProviderCase]:
     yield ProviderCase(client, _TEXT_TO_VIDEO, fake.secret, fake.advance)
 
 
-CASE_FACTORIES += [runway_case, pixverse_case, luma_case, veo_case]
+@contextmanager
+def kling_case() -> Iterator[ProviderCase]:
+    fake = FakeKling()
+    http = httpx.AsyncClient(transport=httpx.MockTransport(fake.handler))
+    client = KlingProvider(http, media_replay.downloader(http), clock=ManualClock().now)
+    yield ProviderCase(client, _TEXT_TO_VIDEO, fake.secret, fake.advance)
+
+
+CASE_FACTORIES += [runway_case, pixverse_case, luma_case, veo_case, kling_case]
 
 
 @pytest.fixture(params=CASE_FACTORIES, ids=lambda factory: factory.__name__.removesuffix("_case"))

@@ -9,11 +9,15 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
+from adapters.memory.uow import InMemoryUnitOfWorkFactory
+from adapters.providers.kling import SECRET_FIELDS
 from adapters.security.secret_box import FernetSecretBox, PlainSecretBox
 from adapters.sql.engine import create_engine
 from adapters.sql.tables import accounts
 from adapters.sql.uow import SqlUnitOfWorkFactory
+from domain.account_secrets import check_secret_value, secret_fields
 from domain.accounts import ProviderAccount
+from domain.ports import UnitOfWorkFactory
 from entrypoints.runtime import secret_box
 from entrypoints.settings import Settings
 
@@ -73,3 +77,44 @@ def test_the_key_comes_from_configuration_or_is_kept_in_the_data_dir(tmp_path: o
     embedded = secret_box(Settings(data_dir=data))
     assert secret_box(Settings(data_dir=data)).open(embedded.seal("z")) == "z"  # kept across starts
     assert (data / "secrets_key").stat().st_mode & 0o077 == 0
+
+
+PAIR = {"access_key": "AK-kling-access-0123", "secret_key": "SK-kling-secret-0123456789"}
+KLING_ACCOUNT = msgspec.structs.replace(ACCOUNT, id="acct-kling", provider_id="kling",
+                                        secret=check_secret_value("kling", SECRET_FIELDS, PAIR).unwrap())
+URL_FIXTURES = {"sqlite": "sqlite_url", "postgres": "pg_clean_url"}
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_a_structured_secret_is_sealed_whole_and_opens_to_its_fields(kind: str, request: pytest.FixtureRequest) -> None:
+    """A key-pair secret (Kling) is stored as one sealed value next to a one-string secret
+    and a value stored before encryption: each reads back as it was written."""
+    url = request.getfixturevalue(URL_FIXTURES[kind]) if kind != "memory" else None
+
+    async def scenario() -> None:
+        engine = create_engine(url) if url else None
+        factory: UnitOfWorkFactory = SqlUnitOfWorkFactory(engine, FernetSecretBox(KEY)) if engine \
+            else InMemoryUnitOfWorkFactory()
+        try:
+            async with factory() as uow:
+                await uow.accounts.add(KLING_ACCOUNT)
+                await uow.accounts.add(ACCOUNT)
+                await uow.commit()
+            if engine is not None:
+                async with engine.begin() as conn:
+                    rows = {row.id: row.secret for row in await conn.execute(select(accounts.c.id, accounts.c.secret))}
+                    assert all(raw.startswith("fernet:") for raw in rows.values())
+                    assert not any(value in raw for raw in rows.values() for value in (*PAIR.values(), "r8_"))
+                    await conn.execute(accounts.update().where(accounts.c.id == "acct1").values(secret="legacy-key"))
+            async with factory() as uow:
+                kling, plain = await uow.accounts.get("acct-kling"), await uow.accounts.get("acct1")
+                listed = await uow.accounts.find("kling")
+            assert kling is not None and plain is not None
+            assert secret_fields(kling.secret) == PAIR and [secret_fields(a.secret) for a in listed] == [PAIR]
+            assert plain.secret == ("r8_live_SECRET" if engine is None else "legacy-key")
+            assert secret_fields(plain.secret) is None
+        finally:
+            if engine is not None:
+                await engine.dispose()
+
+    asyncio.run(scenario())

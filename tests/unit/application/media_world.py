@@ -91,7 +91,7 @@ class World:
         self.create_account = CreateAccount(uow, self.providers, clock, ids, audit)
         self.list_accounts = ListAccounts(uow)
         self.get_account = GetAccount(uow)
-        self.update_account = UpdateAccount(uow, audit)
+        self.update_account = UpdateAccount(uow, self.providers, audit)
         self.delete_account = DeleteAccount(uow, audit)
         self.add_credits = AddAccountCredits(uow, audit)
         self.add_private = AddPrivateAccount(uow, self.providers, clock, ids, audit)

@@ -7,10 +7,18 @@ from collections.abc import Callable, Coroutine, Iterator
 from datetime import timedelta
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 
-from application.accounts.admin import AccountPatch, AccountView
+from adapters.providers.httpio import SafeDownloader
+from adapters.providers.kling import KlingProvider
+from adapters.providers.registry import StaticProviderRegistry
+from adapters.providers.sim import SimProvider
+from application.accounts.admin import AccountPatch, AccountView, CreateAccount, UpdateAccount
+from application.accounts.private import AddPrivateAccount
+from application.audit import AuditTrail
+from domain.account_secrets import secret_fields
 from domain.accounts import AccountStatus, ProviderAccount
 from domain.errors import ErrorCode
 from domain.quotas import QuotaPolicy
@@ -236,3 +244,61 @@ def test_a_deleted_private_account_frees_its_quota_slot(world: World) -> None:
     mine = world.run(world.add_private(alice, provider_id="sim", label="one", secret=SECRET)).unwrap()
     world.run(world.delete_private(alice, mine.id)).unwrap()
     assert world.run(world.add_private(alice, provider_id="sim", label="two", secret=SECRET)).unwrap()
+
+
+# ---------------------------------------------------------------- structured (key-pair) secrets
+
+
+KLING_PAIR = {"access_key": "AK-kling-access", "secret_key": "SK-kling-very-secret"}
+
+
+@pytest.fixture
+def pair_world(world: World) -> Iterator[tuple[World, CreateAccount, UpdateAccount, AddPrivateAccount]]:
+    """The world, with Kling (a provider whose secret is an access key and a secret key) offered too."""
+    client = httpx.AsyncClient()
+    kling = KlingProvider(client, SafeDownloader(client, max_bytes=1), clock=world.clock.now)
+    providers = StaticProviderRegistry([SimProvider(world.clock.now), kling])
+    audit = AuditTrail(world.clock, world.ids)
+    yield (world, CreateAccount(world.uow, providers, world.clock, world.ids, audit),
+           UpdateAccount(world.uow, providers, audit), AddPrivateAccount(world.uow, providers, world.clock, world.ids, audit))
+    world.run(client.aclose())
+
+
+def test_a_key_pair_account_stores_its_fields_and_never_shows_them(
+        pair_world: tuple[World, CreateAccount, UpdateAccount, AddPrivateAccount], admin: Caller) -> None:
+    world, create_account, update_account, _ = pair_world
+    view = world.run(create_account(admin, provider_id="kling", label="kling 1", secret=KLING_PAIR)).unwrap()
+    stored = world.state.accounts[view.id].secret
+    assert secret_fields(stored) == KLING_PAIR
+    rotated = KLING_PAIR | {"secret_key": "SK-rotated-secret"}
+    world.run(update_account(admin, view.id, AccountPatch(secret=rotated))).unwrap()
+    assert secret_fields(world.state.accounts[view.id].secret) == rotated
+    encoded = msgspec.json.encode([view, world.state.audit])
+    assert not any(value.encode() in encoded for value in (*KLING_PAIR.values(), "SK-rotated-secret"))
+
+
+@pytest.mark.parametrize(("provider_id", "secret"), [
+    ("kling", "AK:SK"), ("kling", {"access_key": "AK"}), ("kling", KLING_PAIR | {"extra": "x"}),
+    ("sim", KLING_PAIR),
+])
+def test_a_secret_of_the_wrong_shape_for_its_provider_is_refused(
+        pair_world: tuple[World, CreateAccount, UpdateAccount, AddPrivateAccount], admin: Caller,
+        provider_id: str, secret: str | dict[str, str]) -> None:
+    world, create_account, _, add_private = pair_world
+    assert failure_code(world.run(create_account(admin, provider_id=provider_id, label="x", secret=secret))) \
+        is ErrorCode.VALIDATION_ERROR
+    assert failure_code(world.run(add_private(world.user("alice"), provider_id=provider_id, label="x",
+                                              secret=secret))) is ErrorCode.VALIDATION_ERROR
+    assert world.state.accounts == {}
+
+
+def test_a_patched_secret_takes_the_shape_of_the_accounts_provider(
+        pair_world: tuple[World, CreateAccount, UpdateAccount, AddPrivateAccount], admin: Caller) -> None:
+    world, create_account, update_account, _ = pair_world
+    kling = world.run(create_account(admin, provider_id="kling", label="k", secret=KLING_PAIR)).unwrap()
+    sim = world.run(create_account(admin, provider_id="sim", label="s", secret=SECRET)).unwrap()
+    before = dict(world.state.accounts)
+    for account_id, secret in ((kling.id, "one-string"), (sim.id, KLING_PAIR)):
+        result = world.run(update_account(admin, account_id, AccountPatch(secret=secret)))
+        assert failure_code(result) is ErrorCode.VALIDATION_ERROR
+    assert world.state.accounts == before

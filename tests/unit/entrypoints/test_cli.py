@@ -42,3 +42,17 @@ def test_generate_needs_credentials(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     monkeypatch.delenv("PIXRELAY_PASSWORD", raising=False)
     assert main(["generate", "--prompt", "x"]) == 2
     assert "--email" in capsys.readouterr().err
+
+
+def test_accounts_add_takes_one_secret_or_named_secret_fields() -> None:
+    from entrypoints.cli_admin import _secret_of
+
+    parser = build_parser()
+    plain = parser.parse_args(["accounts", "add", "--provider", "replicate", "--label", "x", "--secret", "r8_k"])
+    assert _secret_of(plain) == "r8_k"
+    pair = parser.parse_args(["accounts", "add", "--provider", "kling", "--label", "x",
+                              "--secret-field", "access_key=AK", "--secret-field", "secret_key=S=K"])
+    assert _secret_of(pair) == {"access_key": "AK", "secret_key": "S=K"}
+    for wrong in ([], ["--secret", "a", "--secret-field", "access_key=AK"]):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["accounts", "add", "--provider", "kling", "--label", "x", *wrong])

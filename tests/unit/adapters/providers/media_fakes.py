@@ -1,4 +1,4 @@
-"""Stateful fakes of the Runway, PixVerse, Luma and Gemini (Veo) APIs for the ProviderClient
+"""Stateful fakes of the Runway, PixVerse, Luma, Gemini (Veo) and Kling APIs for the ProviderClient
 contract: jobs are created, move one step per `advance()` (queued, running, done) and finish with
 a downloadable output. Answers are the recorded fixtures with the job's own id filled in; a
 request without the provider's credentials is refused the way the provider documents."""
@@ -6,11 +6,14 @@ request without the provider's credentials is refused the way the provider docum
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Callable
 
 import httpx
+import jwt
 
+from domain.account_secrets import encode_fields
 from tests.unit.adapters.providers.media_replay import body
 
 OUTPUT_BYTES = b"\x00\x00\x00\x18ftypmp42" + b"fake-video" * 50
@@ -129,3 +132,51 @@ class FakeGemini(_Fake):
         done["response"]["generateVideoResponse"]["generatedSamples"] = [
             {"video": {"uri": f"https://cdn.gemini.test/files/{path.rsplit('/', 1)[-1]}:download?alt=media"}}]
         return httpx.Response(200, json=done)
+
+
+class FakeKling(_Fake):
+    """Kling's task API: every request must carry a JWT signed with the account's secret key,
+    issued by its access key; tasks are found by task_id or by our external_task_id."""
+
+    ACCESS_KEY = "AK-fake-kling-access"
+    SECRET_KEY = "SK-fake-kling-secret-signing-key-0123"
+
+    def __init__(self) -> None:
+        super().__init__(encode_fields({"access_key": self.ACCESS_KEY, "secret_key": self.SECRET_KEY}))
+        self.external: dict[str, str] = {}  # external_task_id -> task_id
+        self.seen: list[httpx.Request] = []
+
+    def _signed(self, request: httpx.Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        try:
+            claims = jwt.decode(token, self.SECRET_KEY, algorithms=["HS256"],
+                                options={"verify_exp": False, "verify_nbf": False})
+        except jwt.InvalidTokenError:
+            return False
+        return scheme == "Bearer" and claims.get("iss") == self.ACCESS_KEY and claims["exp"] - claims["nbf"] == 1805
+
+    def answer(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        if not self._signed(request):
+            return httpx.Response(401, json={"code": 1002, "message": "Authorization is invalid"})
+        match = re.fullmatch(r"/v1/videos/(text2video|image2video)(?:/([\w-]+))?", request.url.path)
+        if match is None:
+            return httpx.Response(404, json={"code": 1202, "message": "The requested method is invalid"})
+        if request.method == "POST":
+            external = json.loads(request.content).get("external_task_id")
+            if external in self.external:
+                return httpx.Response(400, json={"code": 1201, "message": "external_task_id already exists"})
+            task_id = self.new_job(lambda n: f"CjhHxmdQ9XUAAAAAAH{n:04d}")
+            self.external[external] = task_id
+            return httpx.Response(200, json=body("kling", "task_created") | {
+                "data": body("kling", "task_created")["data"] | {"task_id": task_id,
+                                                                 "task_info": {"external_task_id": external}}})
+        task_id = self.external.get(match.group(2), match.group(2))
+        if task_id not in self.steps:
+            return httpx.Response(400, json={"code": 1201, "message": "Task not found"})
+        name = ("task_submitted", "task_processing", "task_succeed")[min(self.steps[task_id], 2)]
+        data = body("kling", name)["data"] | {"task_id": task_id, "created_at": None}
+        if name == "task_succeed":
+            data["task_result"] = {"videos": [{"id": task_id, "url": f"https://cdn.kling.test/{task_id}.mp4",
+                                               "duration": "5"}]}
+        return httpx.Response(200, json=body("kling", name) | {"data": data})

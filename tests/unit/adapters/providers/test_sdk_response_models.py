@@ -5,7 +5,8 @@ the reason, and the test checks that it really is refused by the SDK.
 
 SDKs without response models for what the adapters read (fal-client answers plain dicts; the
 PixVerse and Gemini-API Veo REST answers have no official Python model used here) are not
-covered by this file.
+covered by this file. Kling has no official Python SDK: its fixtures are checked against the
+documented response body in test_kling.py.
 """
 
 from __future__ import annotations
