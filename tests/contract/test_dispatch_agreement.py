@@ -46,7 +46,7 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
     pool: list[ProviderAccount] = []
     for i in range(draw(st.integers(0, 5))):
         slots = draw(st.integers(1, 3))
-        status = draw(st.sampled_from(list(AccountStatus)))
+        status = draw(st.sampled_from([AccountStatus.ACTIVE] * 3 + list(AccountStatus)))  # most accounts usable: starts are common
         pool.append(account(
             id=f"w{n}a{i}", provider_id=draw(st.sampled_from(PROVIDERS[:2])),
             owner_user_id=draw(st.sampled_from([None, None, users[0].id, users[1].id])),
@@ -138,7 +138,7 @@ def test_the_worlds_reach_the_interesting_cases() -> None:
     """The generator is not vacuous: starts, resumes and waits all happen in the sample."""
     seen = {"started": 0, "resumed": 0, "waiting": 0}
 
-    @settings(max_examples=200, deadline=None, database=None)
+    @settings(max_examples=400, deadline=None, database=None)
     @given(world=worlds())
     def count(world: dict[str, Any]) -> None:
         taken, _ = expected(world)
