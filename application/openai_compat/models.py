@@ -118,6 +118,8 @@ def sim_params(ask: ImageAsk) -> Result[dict[str, Any], DomainError]:
 OPENAI_SIZES = frozenset({"auto", "1024x1024", "1536x1024", "1024x1536"})
 OPENAI_QUALITIES = {"auto": "auto", "low": "low", "medium": "medium", "high": "high",
                     "standard": "medium", "hd": "high"}  # DALL-E's words for GPT image qualities
+OPENAI_OPTION_VALUES = {"background": ("auto", "transparent", "opaque"), "output_format": ("png", "jpeg", "webp"),
+                        "moderation": ("auto", "low")}
 OPENAI_OPTIONS = ("background", "output_format")
 OPENAI_GENERATE_OPTIONS = (*OPENAI_OPTIONS, "moderation")
 
@@ -127,6 +129,9 @@ def openai_params(ask: ImageAsk) -> Result[dict[str, Any], DomainError]:
     refused = _checked(ask, OPENAI_OPTIONS if ask.edit else OPENAI_GENERATE_OPTIONS, quality=True)
     if refused is not None:
         return Failure(refused)
+    for name, value in sorted(ask.options.items()):
+        if value not in OPENAI_OPTION_VALUES[name]:
+            return Failure(validation(f"{name} must be one of {', '.join(OPENAI_OPTION_VALUES[name])}", name))
     extra: dict[str, Any] = dict(ask.options)
     if ask.size not in (None, "auto"):
         if ask.size not in OPENAI_SIZES:
