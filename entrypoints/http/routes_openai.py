@@ -11,6 +11,7 @@ bearer credential (docs/DECISIONS.md, "OpenAI-compatible endpoints").
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -62,6 +63,7 @@ EDIT_TEXT_FIELDS = frozenset({
 MAX_EDIT_TEXT = 32 * 1024  # a prompt may be 32000 characters
 FORM_OVERHEAD = len(EDIT_TEXT_FIELDS) * (MAX_EDIT_TEXT + 512)
 JOB_HEADER = "X-Pixrelay-Job-Id"
+FIELD_IN_ERROR = re.compile(r"(?:at `\$\.|required field `)(\w+)")
 NO_RETRY = {"x-should-retry": "false"}  # the OpenAI client would otherwise retry and start another job
 IDEMPOTENCY = Annotated[str | None, HeaderParameter(
     name="Idempotency-Key", min_length=1, max_length=255, description="the same key and body give the same job back")]
@@ -95,7 +97,8 @@ def from_problem(response: Response[Any]) -> Response[Any]:
     if problem.code == ErrorCode.NOT_FOUND and problem.field == "model":
         code = "model_not_found"
     headers = {k: v for k, v in response.headers.items() if k.lower() != "content-type"}
-    return error_response(status, problem.detail, code, param=problem.field,
+    named = FIELD_IN_ERROR.search(problem.detail) if problem.field is None else None
+    return error_response(status, problem.detail, code, param=named.group(1) if named else problem.field,
                           type_=ERROR_TYPES.get(problem.code), headers=headers)
 
 
@@ -117,7 +120,8 @@ def openai_errors(*statuses: int) -> dict[int, ResponseSpec]:
                                  generate_examples=False) for status in statuses}
 
 
-IMAGE_ERRORS = openai_errors(400, 401, 402, 403, 404, 409, 413, 415, 429, 502, 503, 504)
+IMAGE_RESPONSES = {200: ResponseSpec(data_container=ImagesResponse, description="The images", generate_examples=False),
+                   **openai_errors(400, 401, 402, 403, 404, 409, 413, 415, 429, 502, 503, 504)}
 
 
 def outcome_response(request: Request[Any, Any, Any], outcome: ImagesOutcome, response_format: str | None,
@@ -157,7 +161,7 @@ def wait_seconds_of(request: Request[Any, Any, Any]) -> float:
 
 
 @post("/images/generations", operation_id="openaiCreateImage", status_code=200, summary="Generate images (OpenAI)",
-      dependencies=uses(run_images=RunImagesCall), responses=IMAGE_ERRORS, description=(
+      dependencies=uses(run_images=RunImagesCall), responses=IMAGE_RESPONSES, description=(
           "OpenAI's `POST /v1/images/generations`, as an ordinary pixrelay job.\n\n"
           "- `model`: an id of GET /openai/v1/models (or an alias); unknown is 404 `model_not_found`.\n"
           "- `n`, `size`, `quality` map to the model's provider params; what it cannot honour is a 400 "
@@ -191,7 +195,7 @@ class EditOperation(Operation):
         }
         self.request_body = RequestBody(required=True, content={
             RequestEncodingType.MULTI_PART: OpenAPIMediaType(schema=Schema(
-                type=OpenAPIType.OBJECT, required=[IMAGE_FIELD, "prompt"], additional_properties=False,
+                type=OpenAPIType.OBJECT, required=[IMAGE_FIELD, "prompt", "model"], additional_properties=False,
                 properties=properties),
                 encoding={IMAGE_FIELD: Encoding(content_type=", ".join(
                     m for m in SNIFFED_MIME_TYPES if m.startswith("image/")))})})
@@ -199,7 +203,7 @@ class EditOperation(Operation):
 
 @post("/images/edits", operation_id="openaiEditImage", status_code=200, summary="Edit an image (OpenAI)",
       operation_class=EditOperation, request_max_body_size=None,
-      dependencies=uses(run_images=RunImagesCall, upload_asset=UploadAsset), responses=IMAGE_ERRORS, description=(
+      dependencies=uses(run_images=RunImagesCall, upload_asset=UploadAsset), responses=IMAGE_RESPONSES, description=(
           "OpenAI's `POST /v1/images/edits` (multipart: `image` and `prompt`, plus `model`, `n`, `size`, "
           "`response_format`, ...), as an ordinary pixrelay job.\n\n"
           "- The image is uploaded as one of the caller's assets (POST /v1/assets' rules) and is the "
@@ -236,7 +240,8 @@ def edit_fields(fields: dict[str, str]) -> ImageGenerationIn:
     try:
         return msgspec.convert(document, ImageGenerationIn, strict=False)
     except msgspec.ValidationError as error:
-        field = str(error).rpartition("$.")[2].rstrip("`") or None
+        found = FIELD_IN_ERROR.search(str(error))
+        field = found.group(1) if found else None
         raise ProblemException(validation(str(error), field if field in EDIT_TEXT_FIELDS else None)) from None
 
 

@@ -22,7 +22,8 @@ class ImageGenerationIn(In, frozen=True, kw_only=True):
     mapped ones (see GET /v1/providers for each provider's schema)."""
 
     prompt: Annotated[str, Meta(min_length=1, max_length=32000, examples=["a red fox in the snow"])]
-    model: Annotated[str, Meta(min_length=1, max_length=200, examples=["sim/image"])] | None = None
+    model: Annotated[str, Meta(min_length=1, max_length=200, examples=["sim/image"],
+                               description="required here: GET /openai/v1/models lists them")]
     n: Annotated[int, Meta(ge=1, le=10, examples=[2])] | None = None
     size: Annotated[str, Meta(max_length=32, examples=["256x256"])] | None = None
     quality: Annotated[str, Meta(max_length=32, examples=["auto"])] | None = None

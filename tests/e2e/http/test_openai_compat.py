@@ -69,7 +69,8 @@ def test_errors_are_in_openais_shape(api: Api) -> None:
                                  json={"model": "sim/image", "prompt": "x"}), 401, "invalid_api_key")
     openai_error(api.client.post(GENERATE, headers=alice.headers, json={"model": "nope", "prompt": "x"}),
                  404, "model_not_found", "model")
-    openai_error(api.client.post(GENERATE, headers=alice.headers, json={"model": "sim/image"}), 400)
+    openai_error(api.client.post(GENERATE, headers=alice.headers, json={"model": "sim/image"}), 400, param="prompt")
+    openai_error(api.client.post(GENERATE, headers=alice.headers, json={"prompt": "x"}), 400, param="model")
     openai_error(api.client.post(GENERATE, headers=alice.headers, json={"model": "sim/image", "prompt": "x",
                                                                          "n": "two"}), 400, param="n")
     openai_error(api.client.post(GENERATE, headers=alice.headers, json={"model": "sim/image", "prompt": "x",
