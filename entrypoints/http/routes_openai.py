@@ -20,7 +20,6 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import (
     Encoding,
@@ -109,9 +108,9 @@ def _in_openai_shape(handler: Callable[[Request[Any, Any, Any], Any], Response[A
     return handle
 
 
+# The app's own handlers, each answer converted: one error table for both shapes.
 OPENAI_EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     kind: _in_openai_shape(handler) for kind, handler in EXCEPTION_HANDLERS.items()
-    if kind in (ProblemException, ValidationException, HTTPException, UnicodeDecodeError, Exception)
 }
 
 
