@@ -52,8 +52,14 @@ class WebhookPolicy(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None  # makes the assets' content URLs in payloads absolute
 
 
+class OpenAICompatPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    wait_seconds: float = 60.0  # how long an OpenAI-compatible call waits for its job
+    recheck_seconds: float = 1.0  # the job is read again at least this often while waiting
+
+
 class Policies(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthPolicy = AuthPolicy()
     pipeline: PipelinePolicy = PipelinePolicy()
     assets: AssetPolicy = AssetPolicy()
     webhooks: WebhookPolicy = WebhookPolicy()
+    openai: OpenAICompatPolicy = OpenAICompatPolicy()

@@ -46,11 +46,20 @@ from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
 from application.jobs.waiting import ExplainWait, UsableProviders
+from application.openai_compat.images import RunImagesCall
+from application.openai_compat.wait import AwaitJob
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
 from application.pipeline.webhook import AcceptWebhook
-from application.policy import AssetPolicy, AuthPolicy, PipelinePolicy, Policies, WebhookPolicy
+from application.policy import (
+    AssetPolicy,
+    AuthPolicy,
+    OpenAICompatPolicy,
+    PipelinePolicy,
+    Policies,
+    WebhookPolicy,
+)
 from application.setup import FirstRunSetup
 from application.users.admin import GrantCredits, ListUsers, UpdateUser
 from application.users.lookup import FindUserByEmail
@@ -99,7 +108,7 @@ USE_CASES: tuple[type, ...] = (
     RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks, ListJobDeliveries,
     AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
     ChangePassword, RetryJob, DeleteJob, CreateJobs, GetUsage, GetLedger,
-    ReadApiKey,
+    ReadApiKey, AwaitJob, RunImagesCall,
 )
 
 
@@ -135,7 +144,7 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
         EventBus: ports.events, WorkSignal: ports.signal, SessionCache: ports.session_cache,
         SelectionPolicy: ports.selection,
         Policies: policies, AuthPolicy: policies.auth, PipelinePolicy: policies.pipeline,
-        AssetPolicy: policies.assets, Ports: ports,
+        AssetPolicy: policies.assets, Ports: ports, OpenAICompatPolicy: policies.openai,
         WebhookPolicy: policies.webhooks, WebhookSender: ports.webhook_sender,
         PayloadRenderer: JsonPayloads(policies.webhooks.public_url),
     }

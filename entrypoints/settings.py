@@ -73,6 +73,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_concurrent_hashes: int = 2  # argon2 hashes computed at once (64 MiB each)
     metrics_token: str | None = None  # a bearer token that may read /metrics (besides admins)
     trusted_proxies: str = ""  # IPs/CIDRs whose X-Forwarded-For is believed; none by default
+    openai_wait_seconds: float = 60.0  # how long /openai/v1 calls wait for their job before a 504
 
     @property
     def webhook_retries(self) -> tuple[float, ...] | None:
@@ -122,6 +123,7 @@ FIELDS: dict[str, type] = {
     "allow_private_webhooks": bool, "webhook_retry_schedule": str, "webhook_disable_after_seconds": int,
     "webhook_poll_seconds": float,
     "max_concurrent_hashes": int, "metrics_token": str, "trusted_proxies": str,
+    "openai_wait_seconds": float,
 }
 
 KNOWN_PROVIDERS = ("sim", "replicate", "fal", "openai_images", "runway", "pixverse", "luma", "veo", "kling")
@@ -264,6 +266,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_WEBHOOK_DISABLE_AFTER_SECONDS must be at least 1")
     if not 0.05 <= settings.webhook_poll_seconds <= 600:
         raise SettingsError("PIXRELAY_WEBHOOK_POLL_SECONDS must be within 0.05..600")
+    if not 0 <= settings.openai_wait_seconds <= 3600:
+        raise SettingsError("PIXRELAY_OPENAI_WAIT_SECONDS must be within 0..3600")
     if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
         raise SettingsError("PIXRELAY_LOG_LEVEL must be debug, info, warning or error")
 

@@ -41,7 +41,7 @@ class FileUpload:
     chunks: AsyncIterator[bytes]
 
 
-def boundary_of(content_type: str) -> str:
+def boundary_of(content_type: str, file_field: str = FILE_FIELD) -> str:
     """The boundary of a multipart/form-data content type; 415 for any other type."""
     media_type, _, options = content_type.partition(";")
     if media_type.strip().lower() == "multipart/form-data":
@@ -49,9 +49,9 @@ def boundary_of(content_type: str) -> str:
             name, _, value = option.strip().partition("=")
             if name.strip().lower() == "boundary" and value.strip().strip('"'):
                 return value.strip().strip('"')
-        raise ProblemException(validation("multipart/form-data needs a boundary", FILE_FIELD))
+        raise ProblemException(validation("multipart/form-data needs a boundary", file_field))
     raise ProblemException(DomainError(
-        ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"send multipart/form-data with the file in the field `{FILE_FIELD}`"))
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"send multipart/form-data with the file in the field `{file_field}`"))
 
 
 def too_large(limit: int) -> ProblemException:
@@ -70,10 +70,10 @@ async def capped(body: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]
 class _Events:
     """Parser events pulled one at a time from the body, a chunk at a time."""
 
-    def __init__(self, body: AsyncIterator[bytes], boundary: str) -> None:
+    def __init__(self, body: AsyncIterator[bytes], boundary: str, max_parts: int = MAX_PARTS) -> None:
         self._body = body
         try:
-            self._parser = PushMultipartParser(boundary, max_segment_count=MAX_PARTS)
+            self._parser = PushMultipartParser(boundary, max_segment_count=max_parts)
         except MultipartError as error:
             raise bad_form(error) from None
         self._queue: deque[Event] = deque()
@@ -92,34 +92,38 @@ class _Events:
         return self._queue.popleft()
 
 
-def bad_form(error: Exception) -> ProblemException:
-    return ProblemException(validation(f"malformed multipart/form-data: {error}", FILE_FIELD))
+def bad_form(error: Exception, file_field: str = FILE_FIELD) -> ProblemException:
+    return ProblemException(validation(f"malformed multipart/form-data: {error}", file_field))
 
 
-async def open_upload(body: AsyncIterator[bytes], boundary: str) -> FileUpload:
-    """Read the form up to the start of its `file` part."""
-    events = _Events(body, boundary)
+async def open_upload(body: AsyncIterator[bytes], boundary: str, file_field: str = FILE_FIELD,
+                      text_fields: frozenset[str] = TEXT_FIELDS, max_text: int = MAX_TEXT_FIELD) -> FileUpload:
+    """Read the form up to the start of its file part (`file_field`); the text fields may be
+    those of `text_fields`, each at most once and `max_text` bytes long."""
+    events = _Events(body, boundary, max_parts=len(text_fields) + 1)
     fields: dict[str, str] = {}
     while True:
         segment = await events.next()
         if not isinstance(segment, MultipartSegment):
-            raise ProblemException(validation(f"the form has no `{FILE_FIELD}` part", FILE_FIELD))
-        if segment.name == FILE_FIELD:
-            return FileUpload(filename=segment.filename, fields=fields, chunks=_file_chunks(events, fields))
-        await _text_field(events, segment, fields)
+            raise ProblemException(validation(f"the form has no `{file_field}` part", file_field))
+        if segment.name == file_field:
+            return FileUpload(filename=segment.filename, fields=fields,
+                              chunks=_file_chunks(events, fields, text_fields, max_text))
+        await _text_field(events, segment, fields, text_fields, max_text)
 
 
-async def _text_field(events: _Events, segment: MultipartSegment, fields: dict[str, str]) -> None:
-    if segment.name not in TEXT_FIELDS or segment.name in fields:
+async def _text_field(events: _Events, segment: MultipartSegment, fields: dict[str, str],
+                      text_fields: frozenset[str] = TEXT_FIELDS, max_text: int = MAX_TEXT_FIELD) -> None:
+    if segment.name not in text_fields or segment.name in fields:
         raise ProblemException(validation(f"unexpected form field {segment.name!r}", segment.name))
-    fields[segment.name] = await _text(events, segment.name)
+    fields[segment.name] = await _text(events, segment.name, max_text)
 
 
-async def _text(events: _Events, name: str) -> str:
+async def _text(events: _Events, name: str, max_text: int = MAX_TEXT_FIELD) -> str:
     value = bytearray()
     while isinstance(data := await events.next(), bytes):
         value += data
-        if len(value) > MAX_TEXT_FIELD:
+        if len(value) > max_text:
             raise ProblemException(validation(f"{name} is too long", name))
     try:
         return value.decode()
@@ -127,10 +131,12 @@ async def _text(events: _Events, name: str) -> str:
         raise ProblemException(validation(f"{name} is not UTF-8", name)) from None
 
 
-async def _file_chunks(events: _Events, fields: dict[str, str]) -> AsyncIterator[bytes]:
+async def _file_chunks(events: _Events, fields: dict[str, str],
+                       text_fields: frozenset[str] = TEXT_FIELDS,
+                       max_text: int = MAX_TEXT_FIELD) -> AsyncIterator[bytes]:
     while isinstance(data := await events.next(), bytes):
         yield data
     # The fields after the file, before the file counts as read: an error here aborts the
     # upload before anything is recorded.
     while isinstance(segment := await events.next(), MultipartSegment):
-        await _text_field(events, segment, fields)
+        await _text_field(events, segment, fields, text_fields, max_text)

@@ -9,7 +9,8 @@
 - Webhook URLs are https only, unless the server allows private (and http) targets.
 - A 415 for every operation with a JSON body (see `strict_json_body`).
 - No 400s: Litestar documents one for every route with parameters, but this API answers
-  malformed requests with a 422 problem (each route lists its own).
+  malformed requests with a 422 problem (each route lists its own); the OpenAI-compatible
+  routes keep theirs (OpenAI's error shape, `ErrorOut`).
 
 Done when the schema is served, so building the app stays cheap and the providers are the
 configured ones.
@@ -71,8 +72,13 @@ def _with_https_webhooks(node: Any) -> Any:
 def drop_litestar_400s(schema: dict[str, Any]) -> None:
     for item in schema.get("paths", {}).values():
         for operation in item.values():
-            if isinstance(operation, dict):
+            if isinstance(operation, dict) and not answers_openai_400(operation):
                 operation.get("responses", {}).pop("400", None)
+
+
+def answers_openai_400(operation: dict[str, Any]) -> bool:
+    content = operation.get("responses", {}).get("400", {}).get("content", {})
+    return bool(content.get("application/json", {}).get("schema", {}).get("$ref", "").endswith("/ErrorOut"))
 
 
 def document_415s(schema: dict[str, Any]) -> None:
@@ -112,6 +118,8 @@ BODY_EXAMPLES: dict[str, dict[str, Any]] = {
     "WebhookEndpointIn": {"url": "https://hooks.example.com/pixrelay", "events": ["job.completed", "job.failed"],
                           "description": "render backend"},
     "WebhookEndpointPatchIn": {"events": ["job.completed"], "disabled": False},
+    "ImageGenerationIn": {"model": "sim/image", "prompt": "a red fox in the snow", "n": 2, "size": "256x256",
+                          "response_format": "b64_json"},
 }
 
 
