@@ -1,10 +1,10 @@
 """The one JSON API client every HTTP provider adapter talks through.
 
 Configured once per provider: base URL, how the account secret becomes auth headers (bearer,
-`Key`, a named key header, or a signer), default headers (static, or made anew for every request
+`Key`, a named key header, or a signer such as a JWT made anew for every request), default headers (static, or made anew for every request
 such as a trace id), a timeout, and the provider's error mapping: how its error body reads as a
 message, and how that refines the status class of httpio.classify_status. Every failure it
-returns has the secret redacted. The adapters keep only their wire mapping: bodies, paths,
+returns has the secret redacted, with a structured secret's fields and a token signed from it. The adapters keep only their wire mapping: bodies, paths,
 parsing answers and mapping statuses.
 
 Built on the injected httpx client, so tests replay recorded answers through an
@@ -15,16 +15,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
+import jwt
 from returns.result import Failure, Result, Success
 
 from adapters.providers.httpio import call, classify_status, failure, json_object, redact
+from domain.account_secrets import secret_fields
 from domain.accounts import FailureKind
 from domain.providers import ProviderFailure
 
-Auth = Callable[[str], dict[str, str]]
+# an auth function may refuse a secret it cannot use: that failure is returned before anything is sent
+Auth = Callable[[str], Mapping[str, str] | ProviderFailure]
+Hide = Callable[[ProviderFailure], ProviderFailure]
 Headers = Mapping[str, str] | Callable[[], Mapping[str, str]]
 Decode = Callable[[httpx.Response], Result[dict[str, Any], ProviderFailure]]
 Timeout = httpx.Timeout | float | None | httpx._client.UseClientDefault
@@ -42,6 +47,38 @@ def scheme(name: str) -> Auth:
 def key_header(name: str) -> Auth:
     """The secret as it is in a header of its own (`x-goog-api-key`, `API-KEY`)."""
     return lambda secret: {name: secret}
+
+
+def hs256_jwt(claims: Mapping[str, Any], key: str) -> str:
+    return jwt.encode(dict(claims), key, algorithm="HS256", headers={"typ": "JWT"})
+
+
+def jwt_bearer(keys: Callable[[str], tuple[str, str] | ProviderFailure],
+               claims: Callable[[str, datetime], Mapping[str, Any]], clock: Callable[[], datetime]) -> Auth:
+    """`Authorization: Bearer <JWT>`, HS256, signed anew for every request: `keys` reads the secret
+    as (issuer, signing key) or refuses it; `claims` are the issuer's at the clock's now (Kling)."""
+    def auth(secret: str) -> dict[str, str] | ProviderFailure:
+        pair = keys(secret)
+        if isinstance(pair, ProviderFailure):
+            return pair
+        issuer, key = pair
+        return {"Authorization": f"Bearer {hs256_jwt(claims(issuer, clock()), key)}"}
+
+    return auth
+
+
+def _hider(secret: str, auth: Mapping[str, str]) -> Hide:
+    """Redaction of the secret, of each field of a structured secret, and of any credential the
+    auth headers carry that is not the secret itself (a token signed from it)."""
+    fields = tuple((secret_fields(secret) or {}).values())
+    derived = tuple(value.partition(" ")[2] or value for value in auth.values() if secret not in value)
+
+    def hide(problem: ProviderFailure) -> ProviderFailure:
+        for value in (secret, *fields, *derived):
+            problem = redact(problem, value)
+        return problem
+
+    return hide
 
 
 @dataclass(frozen=True)
@@ -102,27 +139,33 @@ class ApiClient:
         """`path` under the base URL, always (a provider's other host is an ApiClient of its own)."""
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
 
-    def _headers(self, secret: str, extra: Mapping[str, str] | None) -> dict[str, str]:
+    async def _exchange(self, secret: str, method: str, path: str, extra: Mapping[str, str] | None,
+                        kwargs: dict[str, Any]) -> tuple[Result[httpx.Response, ProviderFailure], Hide]:
+        auth = self.auth(secret)
+        if isinstance(auth, ProviderFailure):
+            return Failure(redact(auth, secret)), lambda problem: redact(problem, secret)
+        hide = _hider(secret, auth)
         defaults = self.headers() if callable(self.headers) else self.headers
-        return {**self.auth(secret), **defaults, **(extra or {})}
+        answered = await call(self.http, method, self.url(path), headers={**auth, **defaults, **(extra or {})},
+                              timeout=self.timeout, **kwargs)
+        return answered.alt(hide), hide
 
     async def call(self, secret: str, method: str, path: str, *, headers: Mapping[str, str] | None = None,
                    **kwargs: Any) -> Result[httpx.Response, ProviderFailure]:
-        """One request whatever its status: only transport errors become failures."""
-        answered = await call(self.http, method, self.url(path), headers=self._headers(secret, headers),
-                              timeout=self.timeout, **kwargs)
-        return answered.alt(lambda problem: redact(problem, secret))
+        """One request whatever its status: only transport errors (and a refused secret) become failures."""
+        answered, _ = await self._exchange(secret, method, path, headers, kwargs)
+        return answered
 
-    async def send(self, secret: str, method: str, path: str, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
+    async def send(self, secret: str, method: str, path: str, *, headers: Mapping[str, str] | None = None,
+                   **kwargs: Any) -> Result[dict[str, Any], ProviderFailure]:
         """One API call: transport errors, error answers and malformed bodies become typed failures."""
-        answered = await self.call(secret, method, path, **kwargs)
+        answered, hide = await self._exchange(secret, method, path, headers, kwargs)
         if isinstance(answered, Failure):
             return answered
         response = answered.unwrap()
         refused = self.errors.rejected(response)
         if refused is not None:
-            return Failure(redact(refused, secret))
+            return Failure(hide(refused))
         if self.empty_ok and (response.status_code == 204 or not response.content):
             return Success({})
-        return self.decode(response).alt(lambda problem: redact(problem, secret))
+        return self.decode(response).alt(hide)

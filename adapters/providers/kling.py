@@ -7,7 +7,7 @@ Auth (docs "General Information"): an account is an access key and a secret key 
 secret, domain/account_secrets.py: `{"access_key", "secret_key"}`). Every request carries
 `Authorization: Bearer <JWT>`, a JWT signed HS256 with the secret key, header `{"alg": "HS256",
 "typ": "JWT"}`, claims `iss` = access key, `exp` = now + 1800 s, `nbf` = now - 5 s (the docs'
-own sample). A fresh token per request, from the injected clock.
+own sample). A fresh token per request, from the injected clock (api_client.jwt_bearer).
 
 Documented endpoints used:
 - POST /v1/videos/text2video `{model_name, prompt, negative_prompt?, cfg_scale?, mode ("std" |
@@ -55,23 +55,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final, Literal
 
 import httpx
-import jwt
 import msgspec
 from returns.result import Failure, Result, Success
 
+from adapters.providers.api_client import ApiClient, Decode, ErrorAnswer, ErrorMapping, hs256_jwt, jwt_bearer
 from adapters.providers.httpio import (
     SafeDownloader,
-    call,
     checked_request,
-    classify_status,
     failure,
     json_object,
     malformed,
-    redact,
     retry_after_seconds,
 )
 from domain.account_secrets import secret_fields
@@ -170,11 +168,15 @@ KLING_INFO = ProviderInfo(
 # ---------------------------------------------------------------- wire mapping (pure)
 
 
+def token_claims(access_key: str, now: datetime) -> dict[str, Any]:
+    """The claims of the docs' "API Authentication" sample."""
+    issued = int(now.timestamp())
+    return {"iss": access_key, "exp": issued + TOKEN_TTL_SECONDS, "nbf": issued - NOT_BEFORE_SLACK_SECONDS}
+
+
 def api_token(access_key: str, secret_key: str, now: datetime) -> str:
     """The short-lived bearer token of the docs' "API Authentication" sample."""
-    issued = int(now.timestamp())
-    claims = {"iss": access_key, "exp": issued + TOKEN_TTL_SECONDS, "nbf": issued - NOT_BEFORE_SLACK_SECONDS}
-    return jwt.encode(claims, secret_key, algorithm="HS256", headers={"typ": "JWT"})
+    return hs256_jwt(token_claims(access_key, now), secret_key)
 
 
 def account_keys(secret: str) -> tuple[str, str] | ProviderFailure:
@@ -216,24 +218,45 @@ def _code_of(body: Mapping[str, Any]) -> int | None:
     return int(code) if isinstance(code, str) and code.isdigit() else None
 
 
-def rejected(response: httpx.Response, *, lookup: bool = False) -> ProviderFailure | None:
-    """The failure an answer stands for (its business `code` first, then its HTTP status), or
-    None for a success. `lookup`: a query, where an unknown task is JOB_NOT_FOUND."""
-    body = json_object(response).value_or({})
+def _error_text(body: Mapping[str, Any], response: httpx.Response) -> str:
     code = _code_of(body)
-    if response.is_success and code in (None, 0):
-        return None
     message = str(body.get("message") or response.text[:300])
-    text = f"{response.status_code} code {code}: {message}" if code is not None else f"{response.status_code}: {message}"
-    if lookup and (code == 1203 or (response.status_code == 404 and code is None)
-                   or (code in (1200, 1201) and _NOT_FOUND.search(message))):
-        return failure(FailureKind.INVALID, JOB_NOT_FOUND, text)
-    if code in _CODES:
-        kind, name = _CODES[code]
-        retry = retry_after_seconds(response) if kind is FailureKind.RATE_LIMITED else None
-        return failure(kind, name, text, retry)
-    classified = classify_status(response, text)
-    return classified or malformed(f"Kling answered {text}")
+    return f"{response.status_code} code {code}: {message}" if code is not None else f"{response.status_code}: {message}"
+
+
+def _by_code(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    """The business `code` decides first; without a known one, the HTTP status (`classified`)."""
+    code = _code_of(answer.body)
+    if code not in _CODES:
+        return classified
+    kind, name = _CODES[code]
+    retry = retry_after_seconds(answer.response) if kind is FailureKind.RATE_LIMITED else None
+    return failure(kind, name, answer.text, retry)
+
+
+def _looked_up(classified: ProviderFailure, answer: ErrorAnswer) -> ProviderFailure:
+    """As _by_code, but a query's unknown task is JOB_NOT_FOUND."""
+    code = _code_of(answer.body)
+    if code == 1203 or (answer.response.status_code == 404 and code is None) \
+            or (code in (1200, 1201) and _NOT_FOUND.search(answer.text)):
+        return failure(FailureKind.INVALID, JOB_NOT_FOUND, answer.text)
+    return _by_code(classified, answer)
+
+
+KLING_ERRORS = ErrorMapping(text=_error_text, refine=_by_code)
+KLING_LOOKUP_ERRORS = ErrorMapping(text=_error_text, refine=_looked_up)
+
+
+def task_answer(errors: ErrorMapping) -> Decode:
+    """The `data` of an answer below 400; a non-zero `code` under such a status is an error too."""
+    def decode(response: httpx.Response) -> Result[dict[str, Any], ProviderFailure]:
+        body = json_object(response).value_or({})
+        if response.is_success and _code_of(body) in (None, 0):
+            return json_object(response).bind(task_data)
+        text = errors.text(body, response)
+        return Failure(errors.refine(malformed(f"Kling answered {text}"), ErrorAnswer(response, body, text)))
+
+    return decode
 
 
 def task_data(body: Mapping[str, Any]) -> Result[dict[str, Any], ProviderFailure]:
@@ -301,36 +324,15 @@ class KlingProvider:
 
     def __init__(self, client: httpx.AsyncClient, downloader: SafeDownloader, *,
                  clock: Callable[[], datetime], base_url: str = KLING_API) -> None:
-        self._client = client
         self._downloader = downloader
         self._clock = clock
-        self._base = base_url.rstrip("/")
+        self._api = ApiClient(client, base_url, jwt_bearer(account_keys, token_claims, clock), KLING_ERRORS,
+                              decode=task_answer(KLING_ERRORS))
+        self._lookups = replace(self._api, errors=KLING_LOOKUP_ERRORS, decode=task_answer(KLING_LOOKUP_ERRORS))
 
     @property
     def info(self) -> ProviderInfo:
         return KLING_INFO
-
-    async def _api(self, secret: str, method: str, path: str, *, lookup: bool = False, **kwargs: Any
-                   ) -> Result[dict[str, Any], ProviderFailure]:
-        keys = account_keys(secret)
-        if isinstance(keys, ProviderFailure):
-            return Failure(keys)
-        token = api_token(*keys, self._clock())
-        answered = await call(self._client, method, f"{self._base}{path}",
-                              headers={"Authorization": f"Bearer {token}"}, **kwargs)
-        if isinstance(answered, Failure):
-            return Failure(self._hidden(answered.failure(), keys, token))
-        response = answered.unwrap()
-        refused = rejected(response, lookup=lookup)
-        if refused is not None:
-            return Failure(self._hidden(refused, keys, token))
-        return json_object(response).bind(task_data)
-
-    @staticmethod
-    def _hidden(problem: ProviderFailure, keys: tuple[str, str], token: str) -> ProviderFailure:
-        for value in (*keys, token):
-            problem = redact(problem, value)
-        return problem
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
         checked = checked_request(KLING_INFO, request)
@@ -341,14 +343,14 @@ class KlingProvider:
         if isinstance(body, ProviderFailure):
             return Failure(body)
         endpoint = _ENDPOINTS[request.operation_type]
-        created = await self._api(secret, "POST", f"/v1/videos/{endpoint}", json=body)
+        created = await self._api.send(secret, "POST", f"/v1/videos/{endpoint}", json=body)
         return created.map(lambda data: f"{endpoint}:{data['task_id']}")
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:
         if not _REFERENCE.fullmatch(reference):
             return Success(None)  # submit never sends such a reference
         for endpoint in _ENDPOINTS.values():
-            answered = await self._api(secret, "GET", f"/v1/videos/{endpoint}/{reference}", lookup=True)
+            answered = await self._lookups.send(secret, "GET", f"/v1/videos/{endpoint}/{reference}")
             if isinstance(answered, Failure):
                 if answered.failure().code == JOB_NOT_FOUND:
                     continue
@@ -364,7 +366,7 @@ class KlingProvider:
             return Failure(failure(FailureKind.INVALID, "INVALID_JOB_ID",
                                    f"not a Kling job id: {provider_job_id[:100]!r}"))
         endpoint, task_id = match.groups()
-        answered = await self._api(secret, "GET", f"/v1/videos/{endpoint}/{task_id}", lookup=True)
+        answered = await self._lookups.send(secret, "GET", f"/v1/videos/{endpoint}/{task_id}")
         return answered.bind(lambda data: task_status(data, self._clock()))
 
     async def cancel(self, secret: str, provider_job_id: str) -> None:

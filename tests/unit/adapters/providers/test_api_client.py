@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,10 +22,12 @@ from adapters.providers.api_client import (
     ErrorMapping,
     bearer,
     job_not_found,
+    jwt_bearer,
     key_header,
     scheme,
 )
 from adapters.providers.httpio import classify_status, failure
+from domain.account_secrets import encode_fields, secret_fields
 from domain.accounts import FailureKind
 from domain.providers import ProviderFailure
 from tests.support.recorded_http import Replay
@@ -105,6 +109,60 @@ def test_without_a_timeout_the_clients_own_applies() -> None:
     client = ApiClient(httpx.AsyncClient(transport=httpx.MockTransport(replay), timeout=42.0), BASE, bearer)
     run(client.send(SECRET, "GET", "/slow"))
     assert replay.requests[0].extensions["timeout"]["read"] == 42.0
+
+
+ISSUER, SIGNING_KEY = "AK-core-issuer-0123", "SK-core-signing-key-0123456789abcdef"
+PAIR = encode_fields({"issuer": ISSUER, "key": SIGNING_KEY})
+
+
+def pair_of(secret: str) -> tuple[str, str] | ProviderFailure:
+    fields = secret_fields(secret) or {}
+    if "issuer" in fields and "key" in fields:
+        return fields["issuer"], fields["key"]
+    return failure(FailureKind.AUTH, "PROVIDER_AUTH_REJECTED", "not an issuer/key pair")
+
+
+def signer(clock: Any) -> Any:
+    return jwt_bearer(pair_of, lambda issuer, now: {"iss": issuer, "exp": int(now.timestamp()) + 60}, clock)
+
+
+def test_a_jwt_signer_sends_a_fresh_hs256_token_per_request_from_the_structured_secret() -> None:
+    moments = iter([datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC) + timedelta(seconds=90)])
+    replay = Replay().on("GET", r"/x$", httpx.Response(200, json={}))
+    client = api(replay, auth=signer(lambda: next(moments)))
+    for _ in range(2):
+        assert run(client.send(PAIR, "GET", "/x")) == Success({})
+    tokens = [r.headers["authorization"].removeprefix("Bearer ") for r in replay.requests]
+    assert [jwt.get_unverified_header(token) for token in tokens] == [{"alg": "HS256", "typ": "JWT"}] * 2
+    expiries = [jwt.decode(token, SIGNING_KEY, algorithms=["HS256"], issuer=ISSUER, options={"verify_exp": False})["exp"]
+                for token in tokens]
+    assert expiries[1] - expiries[0] == 90
+
+
+def test_a_secret_the_auth_function_refuses_is_its_failure_and_nothing_is_sent() -> None:
+    replay = Replay()
+    client = api(replay, auth=signer(lambda: datetime.now(UTC)))
+    for answered in (run(client.send("sk-one-string", "GET", "/x")), run(client.call("{}", "GET", "/x"))):
+        assert (failure_of(answered).kind, failure_of(answered).code) == (FailureKind.AUTH, "PROVIDER_AUTH_REJECTED")
+    assert replay.requests == []
+
+
+def test_neither_a_structured_secrets_fields_nor_a_token_signed_from_it_reach_a_message() -> None:
+    said = f"{ISSUER}:{SIGNING_KEY}"
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"no to {request.headers['authorization']} {said}", request=request)
+
+    def refused(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": f"bad {request.headers['authorization']} {said}"})
+
+    replay = Replay().on("GET", r"/x$", refused).on("GET", r"/down$", down)
+    client = api(replay, auth=signer(lambda: datetime.now(UTC)), errors=ErrorMapping(text=lambda b, r: str(b["detail"])))
+    for path in ("/x", "/down"):
+        message = failure_of(run(client.send(PAIR, "GET", path))).message
+        token = replay.requests[-1].headers["authorization"].removeprefix("Bearer ")
+        assert "Bearer ***" in message and token not in message
+        assert ISSUER not in message and SIGNING_KEY not in message
 
 
 # ---------------------------------------------------------------- error answers

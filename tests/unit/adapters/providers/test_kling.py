@@ -27,8 +27,8 @@ from domain.providers import (
     SubmitRequest,
     validate_params,
 )
+from tests.support.recorded_http import FIXTURES
 from tests.unit.adapters.providers.media_replay import (
-    FIXTURES,
     START,
     Handler,
     Replay,
