@@ -52,8 +52,13 @@ class WebhookPolicy(msgspec.Struct, frozen=True, kw_only=True):
     public_url: str | None = None  # makes the assets' content URLs in payloads absolute
 
 
+class CatalogPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    cache_seconds: float = 5.0  # how long a replica serves the admins' model records it read
+
+
 class Policies(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthPolicy = AuthPolicy()
     pipeline: PipelinePolicy = PipelinePolicy()
     assets: AssetPolicy = AssetPolicy()
     webhooks: WebhookPolicy = WebhookPolicy()
+    catalog: CatalogPolicy = CatalogPolicy()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import punq
 
 from adapters.memory.webhook_sender import RecordingWebhookSender
+from adapters.models import BUILTIN_MODELS
 from application.accounts.admin import (
     AddAccountCredits,
     CreateAccount,
@@ -46,11 +47,12 @@ from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
 from application.jobs.waiting import ExplainWait, UsableProviders
+from application.models.catalog import BuiltinModels, ModelCatalog
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
 from application.pipeline.webhook import AcceptWebhook
-from application.policy import AssetPolicy, AuthPolicy, PipelinePolicy, Policies, WebhookPolicy
+from application.policy import AssetPolicy, AuthPolicy, CatalogPolicy, PipelinePolicy, Policies, WebhookPolicy
 from application.setup import FirstRunSetup
 from application.users.admin import GrantCredits, ListUsers, UpdateUser
 from application.users.lookup import FindUserByEmail
@@ -101,6 +103,7 @@ USE_CASES: tuple[type, ...] = (
     ChangePassword, RetryJob, DeleteJob, CreateJobs, GetUsage, GetLedger,
     ReadApiKey,
 )
+# ModelCatalog is a singleton too (below): the cache of the admins' records it holds is shared.
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class Ports:
     selection: SelectionPolicy = field(default_factory=PreferPrivateThenPriority)
     webhook_sender: WebhookSender = field(default_factory=RecordingWebhookSender)
     """Outbound webhooks; runtime.py gives the guarded HTTP sender, tests a recorder."""
+    models: BuiltinModels = field(default_factory=lambda: BuiltinModels(BUILTIN_MODELS))
+    """The built-in model catalog (adapters/models/)."""
 
 
 def build_container(ports: Ports, policies: Policies | None = None) -> punq.Container:
@@ -137,12 +142,14 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
         Policies: policies, AuthPolicy: policies.auth, PipelinePolicy: policies.pipeline,
         AssetPolicy: policies.assets, Ports: ports,
         WebhookPolicy: policies.webhooks, WebhookSender: ports.webhook_sender,
+        CatalogPolicy: policies.catalog, BuiltinModels: ports.models,
         PayloadRenderer: JsonPayloads(policies.webhooks.public_url),
     }
     for key, instance in instances.items():
         container.register(key, instance=instance)
     container.register(AuditTrail, scope=punq.Scope.singleton)
     container.register(KnownKeys, scope=punq.Scope.singleton)
+    container.register(ModelCatalog, scope=punq.Scope.singleton)
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     return container

@@ -48,13 +48,13 @@ from adapters.providers.httpio import (
     CHUNK,
     SafeDownloader,
     call,
-    checked_request,
     classify_status,
     failure,
     json_object,
     malformed,
     redact,
 )
+from adapters.providers.model_request import model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset
 from domain.errors import ErrorCode
@@ -228,12 +228,13 @@ class OpenAIImagesProvider:
         return self._info
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(self._info, request)
+        default = self._models.get(request.operation_type, "")
+        checked = model_request(self._info, request, default)
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         _, params = checked.unwrap()
         route = ROUTES[request.operation_type]
-        fields = {"model": self._models[request.operation_type], **msgspec.to_builtins(params)}
+        fields = {"model": request.model or default, **msgspec.to_builtins(params)}
         url = f"{self._base}{route.path}"
         if route.inputs:
             files = self._files(request.inputs)
