@@ -13,6 +13,8 @@ record (a tombstone) hides the model of its id.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -24,6 +26,7 @@ from returns.result import Failure, Result, Success
 
 from domain.errors import DomainError, validation
 from domain.jobs import OperationType
+from domain.pagination import Page
 from domain.providers import PriceRule
 
 MODEL_ID = re.compile(r"[a-z0-9_]{1,64}/[A-Za-z0-9._:/\-]{1,255}")
@@ -270,3 +273,27 @@ def tombstone(of: str, provider_id: str, remote_id: str, now: datetime, by: str 
 
 def price_of(model: Model, params: Mapping[str, Any]) -> int:
     return model.price.cost(params)
+
+
+def page_of(models: Sequence[Model], after: str | None, limit: int) -> Page[Model]:
+    """A page of models in id order after the id `after`; the cursor is the last id shown."""
+    ordered = sorted(models, key=lambda m: m.id)
+    rest = [m for m in ordered if after is None or m.id > after]
+    items = rest[:limit]
+    more = len(rest) > limit
+    return Page(items=items, next_cursor=encode_id_cursor(items[-1].id) if more and items else None)
+
+
+def encode_id_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_id_cursor(token: str | None) -> str | ValueError | None:
+    """None for no cursor; a ValueError (returned, not raised) for a malformed one."""
+    if not token:
+        return None
+    try:
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return ValueError("cursor is malformed")
+    return decoded if MODEL_ID.fullmatch(decoded) else ValueError("cursor is malformed")

@@ -47,7 +47,9 @@ from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
 from application.jobs.waiting import ExplainWait, UsableProviders
+from application.models.admin import AddModel, ChangeModel, RemoveModel
 from application.models.catalog import BuiltinModels, ModelCatalog
+from application.models.queries import GetModel, ListModels
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
@@ -101,7 +103,7 @@ USE_CASES: tuple[type, ...] = (
     RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks, ListJobDeliveries,
     AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
     ChangePassword, RetryJob, DeleteJob, CreateJobs, GetUsage, GetLedger,
-    ReadApiKey,
+    ReadApiKey, ListModels, GetModel, AddModel, ChangeModel, RemoveModel,
 )
 # ModelCatalog is a singleton too (below): the cache of the admins' records it holds is shared.
 

@@ -9,7 +9,7 @@ import msgspec
 
 from application.policy import CatalogPolicy
 from domain.models import Model, effective, offered
-from domain.ports import Clock, ProviderRegistry, UnitOfWorkFactory
+from domain.ports import Clock, ProviderRegistry, UnitOfWork, UnitOfWorkFactory
 
 
 class BuiltinModels(msgspec.Struct, frozen=True):
@@ -45,11 +45,27 @@ class ModelCatalog:
                 return cached
             read_at = self._clock.now()
             async with self._uow() as uow:
-                records = await uow.models.all()
-            enabled = [info.id for info in self._providers.all()]
-            self._models = offered(effective(self._builtins, records), enabled)
+                models = await self.current(uow)
+            self._models = models
             self._read_at = read_at
             return self._models
+
+    async def current(self, uow: UnitOfWork) -> list[Model]:
+        """The catalog as stored now, read in `uow` (no cache): what admins change."""
+        return offered(effective(self._builtins, await uow.models.all()), self.provider_ids())
+
+    def snapshot(self) -> list[Model]:
+        """The catalog as last read (the built-ins before the first read), without waiting:
+        for documents such as the served OpenAPI schema."""
+        if self._models is not None:
+            return self._models
+        return offered(effective(self._builtins, []), self.provider_ids())
+
+    def provider_ids(self) -> list[str]:
+        return [info.id for info in self._providers.all()]
+
+    def builtin(self, model_id: str) -> Model | None:
+        return next((m for m in self._builtins if m.id == model_id), None)
 
     def _fresh(self) -> list[Model] | None:
         if self._models is None or self._read_at is None:
