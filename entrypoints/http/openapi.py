@@ -37,7 +37,7 @@ from entrypoints.http.errors import PROBLEM_EXAMPLES, ProblemException, problem_
 from entrypoints.http.schemas_accounts import AccountIn
 from entrypoints.http.schemas_common import In
 from entrypoints.http.schemas_jobs import WEBHOOK_URL_PATTERN, JobIn, QuoteIn, inline_root
-from entrypoints.http.schemas_models import ModelIn
+from entrypoints.http.schemas_models import ModelIn, OperationsIn
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -60,6 +60,7 @@ class ServedSchema(JsonRenderPlugin):
                                                 inputs=False)
         for body in (AccountIn, ModelIn):
             components[body.__name__]["properties"]["provider_id"]["enum"] = sorted(p.id for p in providers)
+        components[OperationsIn.__name__]["minProperties"] = 1  # no operations: 422 (domain/models.py)
         return super().render(request, served)
 
 
@@ -200,13 +201,13 @@ def _variant(base: dict[str, Any], info: ProviderInfo, spec: OperationSpec, comp
              inputs: bool, models: list[str]) -> dict[str, Any]:
     variant = copy.deepcopy(base)
     properties = variant["properties"]
-    properties["provider_id"] = {"type": "string", "const": info.id}
-    named: list[dict[str, Any]] = [{"required": ["provider_id"]}]
+    properties["provider_id"] = {"anyOf": [{"type": "string", "const": info.id}, {"type": "null"}]}
+    named: list[dict[str, Any]] = [{"required": ["provider_id"], "properties": {"provider_id": {"type": "string"}}}]
     if models:
-        properties["model"] = {"type": "string", "enum": models}
-        named.append({"required": ["model"]})
+        properties["model"] = {"anyOf": [{"type": "string", "enum": models}, {"type": "null"}]}
+        named.append({"required": ["model"], "properties": {"model": {"type": "string"}}})
     else:
-        properties.pop("model", None)
+        properties["model"] = {"type": "null"}
     properties["operation_type"] = {"type": "string", "const": str(spec.operation_type)}
     params = _params_schema(info, spec, components)
     properties["params"] = {"$ref": REF_PREFIX + _params_component(info, spec, params, components)}

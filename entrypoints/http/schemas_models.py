@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 from application.models.admin import ModelDraft, ModelPatch
 from domain.jobs import OperationType
@@ -51,16 +51,29 @@ class OperationIn(In, frozen=True):
         return ModelOperation(operation_type=operation_type, min_inputs=count, max_inputs=count, input_fields=fields)
 
 
-Operations = Annotated[dict[OperationType, OperationIn], Meta(min_length=1, examples=[{"text_to_image": {}}],
-                                                              description="the operations it offers, by type")]
+class OperationsIn(In, frozen=True):
+    """The operations it offers, by type: at least one."""
+
+    text_to_image: OperationIn | UnsetType = UNSET
+    image_to_image: OperationIn | UnsetType = UNSET
+    text_to_video: OperationIn | UnsetType = UNSET
+    image_to_video: OperationIn | UnsetType = UNSET
+    video_extend: OperationIn | UnsetType = UNSET
+    video_transition: OperationIn | UnsetType = UNSET
+    upscale: OperationIn | UnsetType = UNSET
+
+    def offered(self) -> dict[OperationType, OperationIn]:
+        return {kind: op for kind in OperationType if isinstance(op := getattr(self, kind.value), OperationIn)}
+
+
+Operations = Annotated[OperationsIn, Meta(examples=[{"text_to_image": {}}])]
 Aliases = Annotated[list[Alias], Meta(max_length=20)]
 ParamsSchema = Annotated[dict[str, Any], Meta(examples=[SCHEMA_EXAMPLE], description=(
     "a JSON Schema of an object: job params are checked against it and sent as they are"))]
 
 
-def operations_of(operations: dict[OperationType, OperationIn]) -> tuple[tuple[ModelOperation, ...],
-                                                                         tuple[OperationType, ...]]:
-    ordered = sorted(operations.items(), key=lambda item: list(OperationType).index(item[0]))
+def operations_of(operations: OperationsIn) -> tuple[tuple[ModelOperation, ...], tuple[OperationType, ...]]:
+    ordered = list(operations.offered().items())
     return (tuple(op.to_domain(kind) for kind, op in ordered),
             tuple(kind for kind, op in ordered if op.default))
 
