@@ -57,9 +57,14 @@ class OpenAICompatPolicy(msgspec.Struct, frozen=True, kw_only=True):
     recheck_seconds: float = 1.0  # the job is read again at least this often while waiting
 
 
+class CatalogPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    cache_seconds: float = 5.0  # how long a replica serves the admins' model records it read
+
+
 class Policies(msgspec.Struct, frozen=True, kw_only=True):
     auth: AuthPolicy = AuthPolicy()
     pipeline: PipelinePolicy = PipelinePolicy()
     assets: AssetPolicy = AssetPolicy()
     webhooks: WebhookPolicy = WebhookPolicy()
     openai: OpenAICompatPolicy = OpenAICompatPolicy()
+    catalog: CatalogPolicy = CatalogPolicy()

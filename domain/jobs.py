@@ -103,6 +103,8 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     """The failed or cancelled job this one re-runs (POST /v1/jobs/{id}/retry)."""
     deleted_at: datetime | None = None
     """Deleted by its owner: gone from listings; its ledger, audit and assets stay."""
+    model: str | None = None
+    """The catalog model it runs on (domain/models.py); None on jobs made before models."""
 
     def __post_init__(self) -> None:
         if not MIN_PRIORITY <= self.priority <= MAX_PRIORITY:

@@ -28,6 +28,7 @@ from domain.events import DomainEvent
 from domain.jobs import Job, JobStatus
 from domain.ledger import CreditBalance, CreditHold, LedgerEntry, LedgerTransaction
 from domain.lineage import LineageEdge
+from domain.models import ModelRecord
 from domain.outbound import DeliveryAttempt, SendResult, TerminalJob, WebhookDelivery, WebhookEndpoint
 from domain.pagination import Cursor, Page
 from domain.providers import (
@@ -270,6 +271,16 @@ class ApiKeyRepository(Protocol):
         """Set `last_used_at` to `now` only where it is unset or before `older_than`."""
 
 
+class ModelRepository(Protocol):
+    """The admins' model records (domain/models.py): additions, replacements, tombstones."""
+
+    async def all(self) -> list[ModelRecord]:
+        """Every record, removed ones too, by id."""
+    async def get(self, model_id: str) -> ModelRecord | None: ...
+    async def put(self, record: ModelRecord) -> None:
+        """Insert or replace the record of its id."""
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls everything back."""
 
@@ -288,6 +299,7 @@ class UnitOfWork(Protocol):
     hook_endpoints: WebhookEndpointRepository
     hook_deliveries: WebhookDeliveryRepository
     api_keys: ApiKeyRepository
+    models: ModelRepository
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

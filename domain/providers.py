@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from returns.result import Failure, Result, Success
@@ -22,6 +22,19 @@ class PriceUnit(StrEnum):
     SECOND = "second"  # per started second: 4.2 s costs 5 units
 
 
+def _number(raw: Any, default: float) -> float:
+    """A quantity as a provider's params spell it: 5, 5.5, "5" or "8s" (durations as text)."""
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            value = float(raw.removesuffix("s"))
+        except ValueError:
+            return default
+        return value if math.isfinite(value) else default
+    return default
+
+
 class PriceRule(msgspec.Struct, frozen=True, kw_only=True):
     credits_per_unit: int
     unit: PriceUnit = PriceUnit.JOB
@@ -31,8 +44,7 @@ class PriceRule(msgspec.Struct, frozen=True, kw_only=True):
     def quantity(self, params: Mapping[str, Any]) -> int:
         if self.quantity_param is None:
             return 1
-        raw = params.get(self.quantity_param, self.default_quantity)
-        value = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else self.default_quantity
+        value = _number(params.get(self.quantity_param, self.default_quantity), self.default_quantity)
         return max(1, math.ceil(value))
 
     def cost(self, params: Mapping[str, Any]) -> int:
@@ -81,7 +93,16 @@ def validate_params(spec: OperationSpec, params: Any) -> Result[dict[str, Any], 
     return Success(msgspec.to_builtins(typed))
 
 
-def check_input_count(spec: OperationSpec, count: int) -> Result[int, DomainError]:
+class TakesInputs(Protocol):
+    @property
+    def operation_type(self) -> OperationType: ...
+    @property
+    def min_inputs(self) -> int: ...
+    @property
+    def max_inputs(self) -> int: ...
+
+
+def check_input_count(spec: TakesInputs, count: int) -> Result[int, DomainError]:
     if spec.min_inputs <= count <= spec.max_inputs:
         return Success(count)
     return Failure(
@@ -137,6 +158,8 @@ class SubmitRequest(msgspec.Struct, frozen=True, kw_only=True):
     operation_type: OperationType
     params: dict[str, Any]
     inputs: tuple[InputRef, ...] = ()
+    model: str | None = None  # the provider's own model id (the job's model); None: the adapter's default
+    input_fields: tuple[str, ...] = ()  # where the inputs go, for a model that names them
 
 
 class ProviderSubmission(msgspec.Struct, frozen=True, kw_only=True):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import punq
 
 from adapters.memory.webhook_sender import RecordingWebhookSender
+from adapters.models import BUILTIN_MODELS
 from application.accounts.admin import (
     AddAccountCredits,
     CreateAccount,
@@ -46,6 +47,9 @@ from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
 from application.jobs.waiting import ExplainWait, UsableProviders
+from application.models.admin import AddModel, ChangeModel, RemoveModel
+from application.models.catalog import BuiltinModels, ModelCatalog
+from application.models.queries import GetModel, ListModels
 from application.openai_compat.images import RunImagesCall
 from application.openai_compat.wait import AwaitJob
 from application.pipeline.advance import AdvanceJob
@@ -55,6 +59,7 @@ from application.pipeline.webhook import AcceptWebhook
 from application.policy import (
     AssetPolicy,
     AuthPolicy,
+    CatalogPolicy,
     OpenAICompatPolicy,
     PipelinePolicy,
     Policies,
@@ -108,8 +113,9 @@ USE_CASES: tuple[type, ...] = (
     RotateWebhookSecret, GetSigningSecret, ListDeliveries, ReplayDelivery, DeliverWebhooks, ListJobDeliveries,
     AuthenticateKey, CreateApiKey, MintApiKey, ListApiKeys, RevokeApiKey,
     ChangePassword, RetryJob, DeleteJob, CreateJobs, GetUsage, GetLedger,
-    ReadApiKey, AwaitJob, RunImagesCall,
+    ReadApiKey, AwaitJob, RunImagesCall, ListModels, GetModel, AddModel, ChangeModel, RemoveModel,
 )
+# ModelCatalog is a singleton too (below): the cache of the admins' records it holds is shared.
 
 
 @dataclass(frozen=True)
@@ -132,6 +138,8 @@ class Ports:
     selection: SelectionPolicy = field(default_factory=PreferPrivateThenPriority)
     webhook_sender: WebhookSender = field(default_factory=RecordingWebhookSender)
     """Outbound webhooks; runtime.py gives the guarded HTTP sender, tests a recorder."""
+    models: BuiltinModels = field(default_factory=lambda: BuiltinModels(BUILTIN_MODELS))
+    """The built-in model catalog (adapters/models/)."""
 
 
 def build_container(ports: Ports, policies: Policies | None = None) -> punq.Container:
@@ -146,12 +154,14 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
         Policies: policies, AuthPolicy: policies.auth, PipelinePolicy: policies.pipeline,
         AssetPolicy: policies.assets, Ports: ports, OpenAICompatPolicy: policies.openai,
         WebhookPolicy: policies.webhooks, WebhookSender: ports.webhook_sender,
+        CatalogPolicy: policies.catalog, BuiltinModels: ports.models,
         PayloadRenderer: JsonPayloads(policies.webhooks.public_url),
     }
     for key, instance in instances.items():
         container.register(key, instance=instance)
     container.register(AuditTrail, scope=punq.Scope.singleton)
     container.register(KnownKeys, scope=punq.Scope.singleton)
+    container.register(ModelCatalog, scope=punq.Scope.singleton)
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     return container

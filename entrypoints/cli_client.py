@@ -29,7 +29,8 @@ def add_client_commands(commands: Any) -> None:
     gen.add_argument("--server", default=os.environ.get("PIXRELAY_SERVER", "http://127.0.0.1:8000"))
     gen.add_argument("--email", default=os.environ.get("PIXRELAY_EMAIL"), help="or PIXRELAY_EMAIL")
     gen.add_argument("--password", default=os.environ.get("PIXRELAY_PASSWORD"), help="or PIXRELAY_PASSWORD")
-    gen.add_argument("--provider", default="sim")
+    gen.add_argument("--provider", default=None, help="the provider's default model (sim unless --model)")
+    gen.add_argument("--model", default=None, help="a model id or alias from GET /v1/models")
     gen.add_argument("--operation", default="text_to_image",
                      help="text_to_image, image_to_image, text_to_video, image_to_video, ...")
     gen.add_argument("--prompt", help="shorthand for --param prompt=...")
@@ -82,8 +83,12 @@ class Generation:
         token = self._login()
         self._http.headers["Authorization"] = f"Bearer {token}"
         inputs = [self._input(item) for item in self._args.input]
-        body = {"provider_id": self._args.provider, "operation_type": self._args.operation,
+        body = {"operation_type": self._args.operation,
                 "params": parse_params(self._args.prompt, self._args.param), "input_asset_ids": inputs}
+        if self._args.model:
+            body["model"] = self._args.model
+        if self._args.provider or not self._args.model:
+            body["provider_id"] = self._args.provider or "sim"
         job = self._check(self._http.post("/v1/jobs", json=body))
         job = self._watch(job["id"])
         if job["status"] != "completed":

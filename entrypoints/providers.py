@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from adapters.models import BUILTIN_MODELS
 from adapters.providers.fal import FalProvider
 from adapters.providers.guarded import GuardedProvider
 from adapters.providers.httpio import SafeDownloader, pinned_client
@@ -59,7 +60,8 @@ def build_providers(settings: Settings, http: httpx.AsyncClient, clock: Callable
             webhook_secret=settings.replicate_webhook_secret),
         "fal": lambda: FalProvider(
             http, downloader, **common, **base("fal"), webhook_url=webhook("fal"),
-            webhook_keys=[k for k in settings.fal_webhook_keys.split(",") if k.strip()]),
+            webhook_keys=[k for k in settings.fal_webhook_keys.split(",") if k.strip()],
+            endpoints_offered=[m.remote_id for m in BUILTIN_MODELS if m.provider_id == "fal"]),
         "openai_images": lambda: OpenAIImagesProvider(http, downloader, **common, **base("openai_images")),
         "runway": lambda: RunwayProvider(http, downloader, **common, **base("runway")),
         "pixverse": lambda: PixverseProvider(http, downloader, **common, **base("pixverse"),

@@ -41,7 +41,14 @@ from adapters.sql.notify_signal import PostgresWorkSignal
 from adapters.sql.uow import SqlUnitOfWorkFactory
 from adapters.system import SecureRandom, SystemClock, TimeOrderedIds
 from adapters.webhooks.sender import HttpWebhookSender, webhook_client
-from application.policy import AuthPolicy, OpenAICompatPolicy, PipelinePolicy, Policies, WebhookPolicy
+from application.policy import (
+    AuthPolicy,
+    CatalogPolicy,
+    OpenAICompatPolicy,
+    PipelinePolicy,
+    Policies,
+    WebhookPolicy,
+)
 from domain.ports import BlobStore, EventBus, RateLimiter, SessionCache
 from entrypoints.bootstrap import Ports
 from entrypoints.private_files import private_database
@@ -67,6 +74,7 @@ def policies_for(settings: Settings) -> Policies:
                                 poll_interval=timedelta(seconds=settings.poll_seconds)),
         webhooks=webhook_policy(settings),
         openai=OpenAICompatPolicy(wait_seconds=settings.openai_wait_seconds),
+        catalog=CatalogPolicy(cache_seconds=settings.model_cache_seconds),
     )
 
 

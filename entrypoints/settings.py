@@ -70,6 +70,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     webhook_retry_schedule: str = ""  # seconds between delivery attempts, comma-separated; "" = the default
     webhook_disable_after_seconds: int = 86400  # an endpoint failing without a break this long is disabled
     webhook_poll_seconds: float = 1.0  # how often a worker looks for due deliveries when idle
+    model_cache_seconds: float = 5.0  # how long a replica serves the admins' model records it read
     max_concurrent_hashes: int = 2  # argon2 hashes computed at once (64 MiB each)
     metrics_token: str | None = None  # a bearer token that may read /metrics (besides admins)
     trusted_proxies: str = ""  # IPs/CIDRs whose X-Forwarded-For is believed; none by default
@@ -121,7 +122,7 @@ FIELDS: dict[str, type] = {
     "public_url": str, "providers": str, "provider_urls": str, "replicate_webhook_secret": str,
     "fal_webhook_keys": str, "pixverse_webhook_secret": str, "allow_private_outputs": bool,
     "allow_private_webhooks": bool, "webhook_retry_schedule": str, "webhook_disable_after_seconds": int,
-    "webhook_poll_seconds": float,
+    "webhook_poll_seconds": float, "model_cache_seconds": float,
     "max_concurrent_hashes": int, "metrics_token": str, "trusted_proxies": str,
     "openai_wait_seconds": float,
 }
@@ -234,6 +235,8 @@ def validate(settings: Settings) -> None:
         raise SettingsError("PIXRELAY_LEASE_SECONDS must be within 2..3600")
     if not 0.1 <= settings.poll_seconds <= 600:
         raise SettingsError("PIXRELAY_POLL_SECONDS must be within 0.1..600")
+    if not 0 <= settings.model_cache_seconds <= 3600:
+        raise SettingsError("PIXRELAY_MODEL_CACHE_SECONDS must be within 0..3600")
     try:
         settings.trusted_proxy_networks  # noqa: B018 (parsed to be checked)
     except ValueError as error:

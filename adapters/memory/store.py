@@ -24,6 +24,7 @@ from domain.audit import AuditEntry
 from domain.jobs import Job
 from domain.ledger import CreditBalance, CreditHold, LedgerTransaction
 from domain.lineage import LineageEdge
+from domain.models import ModelRecord
 from domain.outbound import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from domain.providers import ProviderSubmission
 from domain.quotas import DailyUsage
@@ -51,6 +52,7 @@ class MemoryState:
     hook_deliveries: dict[str, WebhookDelivery] = field(default_factory=dict)
     hook_attempts: list[DeliveryAttempt] = field(default_factory=list)
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
+    models: dict[str, ModelRecord] = field(default_factory=dict)
 
     journal: Journal = field(default_factory=Journal, repr=False, compare=False)
 

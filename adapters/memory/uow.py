@@ -18,6 +18,7 @@ from adapters.memory.assets import (
 from adapters.memory.audit import InMemoryAuditRepository, InMemoryWebhookRepository
 from adapters.memory.jobs import InMemorySubmissionRepository
 from adapters.memory.ledger import InMemoryLedgerRepository, InMemoryUsageRepository
+from adapters.memory.models import InMemoryModelRepository
 from adapters.memory.outbound import (
     InMemoryWebhookDeliveryRepository,
     InMemoryWebhookEndpointRepository,
@@ -43,6 +44,7 @@ from domain.ports import (
     JobRepository,
     LedgerRepository,
     LineageRepository,
+    ModelRepository,
     ProviderUploadRepository,
     Relations,
     SessionRepository,
@@ -78,6 +80,7 @@ class InMemoryUnitOfWork:
         self.hook_endpoints: WebhookEndpointRepository = InMemoryWebhookEndpointRepository(state)
         self.hook_deliveries: WebhookDeliveryRepository = InMemoryWebhookDeliveryRepository(state)
         self.api_keys: ApiKeyRepository = InMemoryApiKeyRepository(state)
+        self.models: ModelRepository = InMemoryModelRepository(state)
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()

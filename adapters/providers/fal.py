@@ -69,7 +69,6 @@ from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, 
 from adapters.providers.httpio import (
     SafeDownloader,
     call,
-    checked_request,
     classify_status,
     failure,
     guess_mime,
@@ -79,6 +78,7 @@ from adapters.providers.httpio import (
     malformed,
     redact,
 )
+from adapters.providers.model_request import input_fields, model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset
 from domain.errors import DomainError, ErrorCode, unauthenticated, validation
@@ -357,7 +357,7 @@ class FalProvider:
                  endpoints: Mapping[OperationType, str] | None = None,
                  prices: Mapping[OperationType, PriceRule] | None = None,
                  webhook_url: str | None = None, webhook_keys: Iterable[str] = (),
-                 jwks_url: str | None = FAL_JWKS) -> None:
+                 jwks_url: str | None = FAL_JWKS, endpoints_offered: Iterable[str] = ()) -> None:
         self._client = client
         self._api = ApiClient(client, base_url, scheme("Key"), FAL_ERRORS)
         self._downloader = downloader
@@ -374,7 +374,9 @@ class FalProvider:
                              (prices or {}).get(operation, route.price), route.input_fields, route.encode)
             for operation, route in DEFAULT_ROUTES.items()
         }
-        self._apps = list(dict.fromkeys(route.app for route in self._routes.values()))
+        # the apps a request's status is asked of (the catalog's models' too: endpoints_offered)
+        self._apps = list(dict.fromkeys([*(route.app for route in self._routes.values()),
+                                         *(app_of(endpoint) for endpoint in endpoints_offered)]))
         self._remembered = _Remembered()
         self._info = ProviderInfo(
             id=FAL_PROVIDER_ID, name="fal",
@@ -389,23 +391,31 @@ class FalProvider:
         return self._info
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(self._info, request)
+        route = self._routes.get(request.operation_type)
+        checked = model_request(self._info, request, route.endpoint if route else "")
         if isinstance(checked, Failure):
             return Failure(checked.failure())
+        assert route is not None  # the operation was checked
+        fields = input_fields(request, route.input_fields)
+        if isinstance(fields, Failure):
+            return Failure(fields.failure())
         _, params = checked.unwrap()
-        route = self._routes[request.operation_type]
         model_input = {key: value for key, value in msgspec.to_builtins(params).items() if value is not None}
-        for name, ref in zip(route.input_fields, request.inputs, strict=True):
+        for name, ref in zip(fields.unwrap(), request.inputs, strict=True):
             model_input[name] = ref.provider_asset_id or ref.url
+        endpoint = request.model or route.endpoint
+        # another model's params are its own, as the catalog checked them: no re-encoding
+        body = route.encode(model_input) if endpoint == route.endpoint else model_input
         query = {"fal_webhook": self._webhook_url} if self._webhook_url else None
-        queued = await self._api.send(secret, "POST", f"/{route.endpoint}", json=route.encode(model_input),
-                                      params=query)
+        queued = await self._api.send(secret, "POST", f"/{endpoint}", json=body, params=query)
         if isinstance(queued, Failure):
             return Failure(queued.failure())
         request_id = queued.unwrap().get("request_id")
         if not isinstance(request_id, str) or not _REQUEST_ID.fullmatch(request_id):
             return Failure(malformed("the queued request has no usable request_id"))
-        self._remembered.put(request_id, route.app)
+        self._remembered.put(request_id, app_of(endpoint))
+        if app_of(endpoint) not in self._apps:  # where its status is asked, after the others
+            self._apps.append(app_of(endpoint))
         return Success(request_id)
 
     async def find(self, secret: str, reference: str) -> Result[str | None, ProviderFailure]:

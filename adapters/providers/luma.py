@@ -44,12 +44,12 @@ from returns.result import Failure, Result, Success
 from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
 from adapters.providers.httpio import (
     SafeDownloader,
-    checked_request,
     created_id,
     failure,
     invalid_job_id,
     malformed,
 )
+from adapters.providers.model_request import model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset, MediaType
 from domain.errors import ErrorCode
@@ -212,13 +212,16 @@ class LumaProvider:
         return body
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(LUMA_INFO, request)
+        image = request.operation_type is OperationType.TEXT_TO_IMAGE
+        default = self._models.image if image else self._models.video
+        checked = model_request(LUMA_INFO, request, default)
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         _, params = checked.unwrap()
         body = self._body(request.operation_type, params, request.inputs)
         if isinstance(body, ProviderFailure):
             return Failure(body)
+        body["model"] = request.model or default
         path = "/generations/image" if request.operation_type is OperationType.TEXT_TO_IMAGE else "/generations/video"
         created = await self._api.send(secret, "POST", path, json=body)
         return created_id(created, "id", _GENERATION_ID, "created Luma generation")

@@ -48,11 +48,11 @@ from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, 
 from adapters.providers.httpio import (
     CHUNK,
     SafeDownloader,
-    checked_request,
     failure,
     invalid_job_id,
     malformed,
 )
+from adapters.providers.model_request import model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset
 from domain.errors import ErrorCode
@@ -227,12 +227,13 @@ class OpenAIImagesProvider:
         return self._info
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(self._info, request)
+        default = self._models.get(request.operation_type, "")
+        checked = model_request(self._info, request, default)
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         _, params = checked.unwrap()
         route = ROUTES[request.operation_type]
-        fields = {"model": self._models[request.operation_type], **msgspec.to_builtins(params)}
+        fields = {"model": request.model or default, **msgspec.to_builtins(params)}
         if route.inputs:
             files = self._files(request.inputs)
             if isinstance(files, Failure):

@@ -63,13 +63,13 @@ from returns.result import Failure, Result, Success
 from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, key_header
 from adapters.providers.httpio import (
     SafeDownloader,
-    checked_request,
     failure,
     header,
     invalid_job_id,
     json_object,
     malformed,
 )
+from adapters.providers.model_request import model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset, MediaType
 from domain.errors import DomainError, ErrorCode, unauthenticated, validation
@@ -317,13 +317,15 @@ class PixverseProvider:
         return body
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(PIXVERSE_INFO, request)
+        default = getattr(self._models, request.operation_type.value, "")
+        checked = model_request(PIXVERSE_INFO, request, default)
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         _, params = checked.unwrap()
         body = self._body(request.operation_type, params, request.inputs)
         if isinstance(body, ProviderFailure):
             return Failure(body)
+        body["model"] = request.model or default
         created = await self._api.send(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
         if isinstance(created, Failure):
             return Failure(created.failure())

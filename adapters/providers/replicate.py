@@ -53,7 +53,6 @@ from returns.result import Failure, Result, Success
 from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
 from adapters.providers.httpio import (
     SafeDownloader,
-    checked_request,
     created_id,
     failure,
     guess_mime,
@@ -61,6 +60,7 @@ from adapters.providers.httpio import (
     invalid_job_id,
     malformed,
 )
+from adapters.providers.model_request import input_fields, model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset
 from domain.errors import DomainError, ErrorCode, unauthenticated, validation
@@ -274,18 +274,22 @@ class ReplicateProvider:
         return self._info
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(self._info, request)
+        route = self._routes.get(request.operation_type)
+        checked = model_request(self._info, request, route.model if route else "")
         if isinstance(checked, Failure):
             return Failure(checked.failure())
+        assert route is not None  # the operation was checked
+        fields = input_fields(request, route.input_fields)
+        if isinstance(fields, Failure):
+            return Failure(fields.failure())
         _, params = checked.unwrap()
-        route = self._routes[request.operation_type]
         model_input = {key: value for key, value in msgspec.to_builtins(params).items() if value is not None}
-        for field, ref in zip(route.input_fields, request.inputs, strict=True):
+        for field, ref in zip(fields.unwrap(), request.inputs, strict=True):
             model_input[field] = ref.provider_asset_id or ref.url
         body: dict[str, Any] = {"input": model_input}
         if self._webhook_url:
             body |= {"webhook": self._webhook_url, "webhook_events_filter": ["completed"]}
-        model, _, version = route.model.partition(":")
+        model, _, version = (request.model or route.model).partition(":")
         if version:
             path = "/predictions"
             body["version"] = version

@@ -49,12 +49,12 @@ from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, 
 from adapters.providers.httpio import (
     SafeDownloader,
     call,
-    checked_request,
     created_id,
     failure,
     invalid_job_id,
     malformed,
 )
+from adapters.providers.model_request import model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset
 from domain.errors import ErrorCode
@@ -246,11 +246,13 @@ class RunwayProvider:
         return body
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(RUNWAY_INFO, request)
+        default = getattr(self._models, request.operation_type.value, "")
+        checked = model_request(RUNWAY_INFO, request, default)
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         _, params = checked.unwrap()
         body = self._body(request.operation_type, params, request.inputs)
+        body["model"] = request.model or default
         created = await self._api.send(secret, "POST", _ENDPOINTS[request.operation_type], json=body)
         return created_id(created, "id", _TASK_ID, "created Runway task")
 

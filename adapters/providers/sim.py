@@ -221,6 +221,10 @@ class SimProvider:
         submit of one attempt, which the pipeline must never make."""
         return self._state.duplicates()
 
+    def remote_job(self, provider_job_id: str) -> SimJobRecord | None:
+        """A remote job as the simulator holds it (what it was sent)."""
+        return self._state.job(provider_job_id)
+
     @property
     def submit_count(self) -> int:
         return sum(self.submits_by_reference.values())
@@ -256,6 +260,7 @@ class SimProvider:
             input_keys=input_keys,
             submitted_at=self._clock(),
             failure=self._planned_failure(params.sim_outcome, fingerprint),
+            model=request.model,
         )
         return Success(self._state.add_job(job))
 

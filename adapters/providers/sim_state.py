@@ -47,6 +47,7 @@ class SimJobRecord(msgspec.Struct, frozen=True, kw_only=True):
     submitted_at: datetime
     failure: ProviderFailure | None = None
     cancelled: bool = False
+    model: str | None = None  # the model it was asked to run (any name: the simulator renders alike)
 
 
 class SimState(Protocol):

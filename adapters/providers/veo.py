@@ -55,12 +55,12 @@ from returns.result import Failure, Result, Success
 from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, job_not_found, key_header
 from adapters.providers.httpio import (
     SafeDownloader,
-    checked_request,
     created_id,
     failure,
     invalid_job_id,
     malformed,
 )
+from adapters.providers.model_request import model_request
 from domain.accounts import FailureKind
 from domain.assets import Asset, MediaType
 from domain.errors import ErrorCode
@@ -253,7 +253,8 @@ class VeoProvider:
         return instance
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(VEO_INFO, request)
+        default = getattr(self._models, request.operation_type.value, "")
+        checked = model_request(VEO_INFO, request, default)
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         _, params = checked.unwrap()
@@ -262,7 +263,7 @@ class VeoProvider:
         if isinstance(instance, ProviderFailure):
             return Failure(instance)
         body = {"instances": [instance], "parameters": {_WIRE_NAMES[key]: value for key, value in fields.items()}}
-        model = getattr(self._models, request.operation_type.value)
+        model = request.model or default
         created = await self._api.send(secret, "POST", f"models/{model}:predictLongRunning", json=body)
         return created_id(created, "name", _OPERATION, "Veo operation")
 

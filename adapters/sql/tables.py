@@ -159,6 +159,7 @@ jobs = Table(
     Column("next_poll_at", UtcDateTime()),
     Column("retried_from", String(64)),  # no FK: like parent jobs' children, a lookup only
     Column("deleted_at", UtcDateTime()),
+    Column("model", String(320)),  # the catalog model's id; NULL on jobs made before models
     CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
     CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     CheckConstraint("cost_estimate >= 0", name="cost_nonnegative"),
@@ -450,3 +451,23 @@ api_keys = Table(
     Column("created_by", String(64)),  # no FK: the admin who minted it may go, the key stays
 )
 Index(None, api_keys.c.user_id, api_keys.c.created_at)
+
+# The admins' entries in the model catalog (domain/models.py ModelRecord): a model of its
+# own, a built-in's replacement, or a tombstone (removed) hiding the model of its id.
+model_records = Table(
+    "model_records",
+    metadata,
+    Column("id", String(320), primary_key=True),
+    Column("provider_id", String(64), nullable=False),
+    Column("remote_id", String(255), nullable=False),
+    Column("operations", Json, nullable=False),
+    Column("price", Json, nullable=False),
+    Column("params_schema", Json),
+    Column("name", String(200), nullable=False),
+    Column("aliases", Json, nullable=False),
+    Column("default_for", Json, nullable=False),
+    Column("removed", Boolean(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Column("updated_by", String(64)),  # no FK: the admin may go, the record stays
+)

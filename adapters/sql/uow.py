@@ -16,6 +16,7 @@ from adapters.sql.assets import SqlAssetRepository, SqlLineageRepository, SqlPro
 from adapters.sql.audit import SqlAuditRepository
 from adapters.sql.jobs import SqlSubmissionRepository
 from adapters.sql.ledger import SqlLedgerRepository, SqlUsageRepository
+from adapters.sql.models import SqlModelRepository
 from adapters.sql.outbound import (
     OutboxJobRepository,
     SqlWebhookDeliveryRepository,
@@ -43,6 +44,7 @@ from domain.ports import (
     JobRepository,
     LedgerRepository,
     LineageRepository,
+    ModelRepository,
     ProviderUploadRepository,
     Relations,
     SessionRepository,
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
     hook_endpoints: WebhookEndpointRepository
     hook_deliveries: WebhookDeliveryRepository
     api_keys: ApiKeyRepository
+    models: ModelRepository
 
     def __init__(self, engine: AsyncEngine, box: SecretBox | None = None) -> None:
         self._engine = engine
@@ -109,6 +112,7 @@ class SqlUnitOfWork:
         self.hook_endpoints = SqlWebhookEndpointRepository(conn, self._box)
         self.hook_deliveries = SqlWebhookDeliveryRepository(conn)
         self.api_keys = SqlApiKeyRepository(conn)
+        self.models = SqlModelRepository(conn)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

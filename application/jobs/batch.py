@@ -8,8 +8,9 @@ from returns.result import Failure, Result, Success
 
 from application.actor import Actor
 from application.jobs.create import Created, CreateJob, JobRequest, price_request
+from application.models.catalog import ModelCatalog
 from domain.errors import DomainError, validation
-from domain.ports import ProviderRegistry
+from domain.models import Model
 from domain.providers import check_input_count
 
 MAX_BATCH = 100
@@ -25,17 +26,18 @@ class CreateJobs:
       the same batch again gives the same jobs back, and the jobs already made are not made
       twice after an interrupted batch.
     - An empty batch, or one of more than 100 jobs, is 422 VALIDATION_ERROR; so is a batch
-      with a job that does not fit its provider's schema (unknown provider or operation,
+      with a job that does not fit its model's schema (unknown model, provider or operation,
       params, number of inputs), naming the job (`jobs[i]`): nothing is submitted then.
     """
 
-    def __init__(self, create_job: CreateJob, providers: ProviderRegistry) -> None:
+    def __init__(self, create_job: CreateJob, catalog: ModelCatalog) -> None:
         self._create_job = create_job
-        self._providers = providers
+        self._catalog = catalog
 
-    def _misfit(self, request: JobRequest) -> DomainError | None:
-        """What the API schema says of a job body: provider, operation, params, inputs."""
-        priced = price_request(self._providers, request)
+    @staticmethod
+    def _misfit(models: Sequence[Model], request: JobRequest) -> DomainError | None:
+        """What the API schema says of a job body: model or provider, operation, params, inputs."""
+        priced = price_request(models, request)
         if isinstance(priced, Failure):
             refused: DomainError = priced.failure()
             return refused
@@ -55,8 +57,9 @@ class CreateJobs:
             return Failure(validation(f"a batch has 1-{MAX_BATCH} jobs", "jobs"))
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_BATCH_KEY:
             return Failure(validation(f"Idempotency-Key of a batch must be 1-{MAX_BATCH_KEY} characters"))
+        models = await self._catalog.models()
         for index, request in enumerate(requests):
-            misfit = self._misfit(request)
+            misfit = self._misfit(models, request)
             if misfit is not None:
                 where = f"jobs[{index}].{misfit.field}" if misfit.field else f"jobs[{index}]"
                 return Failure(validation(f"job {index}: {misfit.detail}", where))

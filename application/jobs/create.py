@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from application.actor import Actor, credential_of, refused
+from application.models.catalog import ModelCatalog
 from application.policy import WebhookPolicy
 from application.webhooks.endpoints import checked_events, checked_url
 from domain.audit import AuditEntry
@@ -25,22 +27,23 @@ from domain.errors import (
 from domain.events import JobCreated
 from domain.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, Job, JobStatus, OperationType, check_priority
 from domain.ledger import place_hold
+from domain.models import Chosen, Model, ModelOperation, check_params, price_of, resolve
 from domain.ports import (
     Clock,
     CreateStatus,
     EventBus,
     IdGenerator,
     JobDraft,
-    ProviderRegistry,
     UnitOfWorkFactory,
     WorkSignal,
 )
-from domain.providers import OperationSpec, check_input_count, validate_params
+from domain.providers import check_input_count
 
 
 class JobRequest(msgspec.Struct, frozen=True, kw_only=True):
-    provider_id: str
     operation_type: str
+    provider_id: str | None = None
+    model: str | None = None
     params: dict[str, Any] = {}
     input_asset_ids: list[str] = []
     priority: int = DEFAULT_PRIORITY
@@ -55,13 +58,14 @@ class JobRequest(msgspec.Struct, frozen=True, kw_only=True):
         """Same body, same fingerprint: what an idempotency key is compared against. Unset
         webhook fields are left out, so fingerprints made before they existed still match."""
         body = msgspec.to_builtins(self)
-        for name in WEBHOOK_FIELDS:
+        for name in OPTIONAL_FIELDS:
             if body[name] is None:
                 del body[name]
         return hashlib.sha256(msgspec.json.encode(body, order="sorted")).hexdigest()
 
 
 WEBHOOK_FIELDS = ("webhook_url", "webhook_events_filter")
+OPTIONAL_FIELDS = (*WEBHOOK_FIELDS, "model", "provider_id")
 
 
 def check_job_webhook(request: JobRequest, policy: WebhookPolicy) -> Result[None, DomainError]:
@@ -83,26 +87,27 @@ class Created(msgspec.Struct, frozen=True):
 
 
 class Priced(msgspec.Struct, frozen=True):
-    spec: OperationSpec
+    chosen: Chosen
     params: dict[str, Any]
     cost: int
 
+    @property
+    def spec(self) -> ModelOperation:
+        return self.chosen.operation
 
-def price_request(providers: ProviderRegistry, request: JobRequest) -> Result[Priced, DomainError]:
-    """Provider, operation and params checked against the provider's declared schema."""
-    client = providers.get(request.provider_id)
-    if client is None:
-        return Failure(DomainError(ErrorCode.VALIDATION_ERROR, f"unknown provider {request.provider_id}",
-                                   field="provider_id"))
-    spec_result = client.info.operation(request.operation_type)
-    if isinstance(spec_result, Failure):
-        return Failure(spec_result.failure())
-    spec = spec_result.unwrap()
-    params_result = validate_params(spec, request.params)
-    if isinstance(params_result, Failure):
-        return Failure(params_result.failure())
-    params = params_result.unwrap()
-    return Success(Priced(spec, params, spec.price.cost(params)))
+
+def price_request(models: Sequence[Model], request: JobRequest) -> Result[Priced, DomainError]:
+    """The model (named, or the provider's default), its operation, and the params checked
+    against its schema and priced by its rule."""
+    chosen = resolve(models, model=request.model, provider_id=request.provider_id,
+                     operation_type=request.operation_type)
+    if isinstance(chosen, Failure):
+        return Failure(chosen.failure())
+    params = check_params(chosen.unwrap(), request.params)
+    if isinstance(params, Failure):
+        return Failure(params.failure())
+    checked = params.unwrap()
+    return Success(Priced(chosen.unwrap(), checked, price_of(chosen.unwrap().model, checked)))
 
 
 class CreateJob:
@@ -110,7 +115,9 @@ class CreateJob:
 
     - The caller's credential is checked in the same atomic step that creates the job: a
       revoked session or a deactivated user writes nothing (401 UNAUTHENTICATED).
-    - The provider must exist and offer the operation; params must match its schema.
+    - `model` names the model (by id or alias); `provider_id` alone means that provider's
+      default model for the operation; both given must agree. The model must offer the
+      operation and params must match its schema; its price rule prices the job.
     - Input assets must be the caller's own and not deleted; a child job may leave its
       inputs to its parent: the parent's results are used when it runs.
     - A parent job must be the caller's and not already failed or cancelled.
@@ -122,11 +129,11 @@ class CreateJob:
       `webhook_events_filter`, default all), signed with the caller's default signing secret.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, clock: Clock,
+    def __init__(self, uow: UnitOfWorkFactory, catalog: ModelCatalog, clock: Clock,
                  ids: IdGenerator, events: EventBus, signal: WorkSignal, webhooks: WebhookPolicy) -> None:
         self._webhooks = webhooks
         self._uow = uow
-        self._providers = providers
+        self._catalog = catalog
         self._clock = clock
         self._ids = ids
         self._events = events
@@ -134,7 +141,7 @@ class CreateJob:
 
     async def __call__(self, actor: Actor, request: JobRequest, idempotency_key: str | None = None, *,
                        retried_from: str | None = None) -> Result[Created, DomainError]:
-        priced = price_request(self._providers, request)
+        priced = price_request(await self._catalog.models(), request)
         if isinstance(priced, Failure):
             return Failure(priced.failure())
         checked = check_priority(request.priority).bind(lambda _: check_job_webhook(request, self._webhooks))
@@ -183,8 +190,9 @@ class CreateJob:
         job_id = self._ids.new_id()
         hold, hold_tx = place_hold(self._ids.new_id(), self._ids.new_id(), actor.user_id, priced.cost, now,
                                    job_id=job_id).unwrap()
+        model = priced.chosen.model
         job = Job(
-            id=job_id, user_id=actor.user_id, provider_id=request.provider_id,
+            id=job_id, user_id=actor.user_id, provider_id=model.provider_id, model=model.id,
             operation_type=OperationType(priced.spec.operation_type), params=priced.params,
             input_asset_ids=tuple(request.input_asset_ids), workspace_id=request.workspace_id,
             name=request.name, priority=request.priority, scheduled_at=request.scheduled_at,
@@ -198,8 +206,8 @@ class CreateJob:
         )
         audit = AuditEntry(id=self._ids.new_id(), at=now, actor_id=actor.user_id, action="job.create",
                            resource_type="job", resource_id=job.id,
-                           details={"provider_id": job.provider_id, "operation_type": str(job.operation_type),
-                                    "cost_estimate": job.cost_estimate})
+                           details={"provider_id": job.provider_id, "model": job.model,
+                                    "operation_type": str(job.operation_type), "cost_estimate": job.cost_estimate})
         return JobDraft(job=job, hold=hold, hold_tx=hold_tx, audit=audit)
 
     async def _check_relations(self, actor: Actor, request: JobRequest,
@@ -229,7 +237,7 @@ class CreateJob:
         return Success(None)
 
 
-def check_inputs(request: JobRequest, spec: OperationSpec) -> Result[Created, DomainError] | None:
+def check_inputs(request: JobRequest, spec: ModelOperation) -> Result[Created, DomainError] | None:
     """No duplicates, and as many inputs as the operation takes (a child job may leave them
     to its parent)."""
     inputs = request.input_asset_ids

@@ -18,7 +18,8 @@ SAVE_TRIES = 5
 
 def request_of(job: Job) -> JobRequest:
     """What was asked for `job`, to ask again (now: a schedule is not repeated)."""
-    return JobRequest(provider_id=job.provider_id, operation_type=str(job.operation_type), params=dict(job.params),
+    return JobRequest(provider_id=job.provider_id, model=job.model, operation_type=str(job.operation_type),
+                      params=dict(job.params),
                       input_asset_ids=list(job.input_asset_ids), priority=job.priority,
                       parent_job_id=job.parent_job_id, workspace_id=job.workspace_id, name=job.name)
 
@@ -26,7 +27,7 @@ def request_of(job: Job) -> JobRequest:
 class RetryJob:
     """Submit a failed or cancelled job of the caller's again, as a new job.
 
-    - The new job has the same provider, operation, params, inputs, priority, parent,
+    - The new job has the same provider, model, operation, params, inputs, priority, parent,
       workspace and name, runs now, and names the old one in `retried_from`.
     - It is a new job in every other way: the daily limit, the credit hold and the checks
       of its inputs and parent apply as on submission (429, 402, 404, 409).

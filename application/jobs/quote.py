@@ -6,8 +6,8 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from application.jobs.create import JobRequest, price_request
+from application.models.catalog import ModelCatalog
 from domain.errors import DomainError
-from domain.ports import ProviderRegistry
 
 
 class Quote(msgspec.Struct, frozen=True):
@@ -17,15 +17,16 @@ class Quote(msgspec.Struct, frozen=True):
 class QuoteJob:
     """Estimate the credits a job would cost.
 
-    - The same checks as creating a job: provider, operation and params.
+    - The same checks as creating a job: model (or provider), operation and params; the
+      model's price rule.
     - Nothing is held, counted or stored.
     """
 
-    def __init__(self, providers: ProviderRegistry) -> None:
-        self._providers = providers
+    def __init__(self, catalog: ModelCatalog) -> None:
+        self._catalog = catalog
 
     async def __call__(self, request: JobRequest) -> Result[Quote, DomainError]:
-        priced = price_request(self._providers, request)
+        priced = price_request(await self._catalog.models(), request)
         if isinstance(priced, Failure):
             return Failure(priced.failure())
         return Success(Quote(priced.unwrap().cost))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from returns.result import Failure, Result, Success
 
 from application.audit import AuditTrail
+from application.models.catalog import ModelCatalog
 from application.pipeline.failures import FailureCode, ProviderCalls, Step, lease_lost
 from application.pipeline.finish import Finish
 from application.pipeline.inputs import InputStager
@@ -48,7 +49,7 @@ class AdvanceJob:
     def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, blobs: BlobStore,
                  clock: Clock, ids: IdGenerator, random: RandomSource,
                  policy: PipelinePolicy, asset_policy: AssetPolicy, audit: AuditTrail,
-                 events: EventBus) -> None:
+                 events: EventBus, catalog: ModelCatalog) -> None:
         self._uow = uow
         self._providers = providers
         self._clock = clock
@@ -57,7 +58,7 @@ class AdvanceJob:
         self._finish = Finish(uow, blobs, clock, ids, random, policy, asset_policy, audit, events)
         wait = WaitForProvider(uow, clock, policy)
         self._submit = SubmitPhase(uow, InputStager(uow, blobs, clock), calls, clock, ids, events,
-                                   self._finish, wait)
+                                   self._finish, wait, catalog)
         self._poll = PollPhase(uow, calls, clock, policy, self._finish, wait)
 
     async def __call__(self, job_id: str, lease_token: str) -> Result[Step, DomainError]:

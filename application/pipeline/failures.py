@@ -28,6 +28,7 @@ class FailureCode(StrEnum):
     SUBMIT_OUTCOME_UNKNOWN = "SUBMIT_OUTCOME_UNKNOWN"  # answer lost, provider cannot look it up
     JOB_NOT_FOUND = "JOB_NOT_FOUND"  # the provider does not know a job it accepted
     INPUT_UNAVAILABLE = "INPUT_UNAVAILABLE"  # an input asset is gone
+    MODEL_GONE = "MODEL_GONE"  # the job's model was removed from the catalog meanwhile
 
 
 class Step(StrEnum):

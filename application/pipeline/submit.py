@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 from returns.result import Failure, Result, Success
 
+from application.models.catalog import ModelCatalog
 from application.pipeline.failures import FailureCode, ProviderCalls, Step, lease_lost
 from application.pipeline.finish import Finish
 from application.pipeline.inputs import InputStager
@@ -14,6 +15,7 @@ from domain.accounts import FailureKind, ProviderAccount
 from domain.errors import DomainError
 from domain.events import ProviderSubmitted
 from domain.jobs import Job, attach, record_submission
+from domain.models import ModelOperation, find
 from domain.ports import Clock, EventBus, IdGenerator, ProviderClient, UnitOfWorkFactory
 from domain.providers import ProviderFailure, ProviderSubmission, SubmitRequest
 
@@ -26,8 +28,10 @@ class SubmitPhase:
     Both send the very same request, built by `request_for`."""
 
     def __init__(self, uow: UnitOfWorkFactory, inputs: InputStager, calls: ProviderCalls, clock: Clock,
-                 ids: IdGenerator, events: EventBus, finish: Finish, wait: WaitForProvider) -> None:
+                 ids: IdGenerator, events: EventBus, finish: Finish, wait: WaitForProvider,
+                 catalog: ModelCatalog) -> None:
         self._uow = uow
+        self._catalog = catalog
         self._inputs = inputs
         self._calls = calls
         self._clock = clock
@@ -38,14 +42,27 @@ class SubmitPhase:
 
     async def request_for(self, job: Job, reference: str, client: ProviderClient,
                           account: ProviderAccount) -> Result[SubmitRequest, ProviderFailure]:
-        """What the provider is sent: the job's inputs (topped up with its parent's results
-        up to what the operation needs), staged for this provider, within the call timeout."""
+        """What the provider is sent: the job's model (its remote id: None on a job made
+        before models, the adapter's default), the job's inputs (topped up with its parent's
+        results up to what the operation needs), staged for this provider, within the call
+        timeout. A model removed from the catalog since is a final failure."""
+        operation: ModelOperation | None = None
+        remote_id: str | None = None
+        if job.model is not None:
+            model = find(await self._catalog.models(), job.model)
+            operation = model.operation(job.operation_type) if model is not None else None
+            if model is None or operation is None or model.provider_id != job.provider_id:
+                return Failure(ProviderFailure(kind=FailureKind.INVALID, code=FailureCode.MODEL_GONE,
+                                               message=f"model {job.model} is no longer offered"))
+            remote_id = model.remote_id
         spec = client.info.operation(job.operation_type)
-        wanted = spec.unwrap().min_inputs if isinstance(spec, Success) else 0
+        wanted = operation.min_inputs if operation is not None else (
+            spec.unwrap().min_inputs if isinstance(spec, Success) else 0)
         staged = await self._calls.call(self._inputs.stage(
             job, await self._inputs.input_ids(job, wanted), client, account), "input upload")
         return staged.map(lambda inputs: SubmitRequest(
-            reference=reference, operation_type=job.operation_type, params=job.params, inputs=inputs))
+            reference=reference, operation_type=job.operation_type, params=job.params, inputs=inputs,
+            model=remote_id, input_fields=operation.input_fields if operation is not None else ()))
 
     async def submit(self, job: Job, client: ProviderClient, account: ProviderAccount) -> Result[Step, DomainError]:
         submission_id = self._ids.new_id()

@@ -28,14 +28,17 @@ from litestar.exceptions import ValidationException
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.utils.scope.state import ScopeState
 
+from application.models.catalog import ModelCatalog
 from application.policy import Policies
 from domain.errors import DomainError, ErrorCode
+from domain.models import Model
 from domain.providers import OperationSpec, ProviderInfo
 from entrypoints.http.deps import container_of, ports_of
 from entrypoints.http.errors import PROBLEM_EXAMPLES, ProblemException, problem_example
 from entrypoints.http.schemas_accounts import AccountIn
 from entrypoints.http.schemas_common import In
 from entrypoints.http.schemas_jobs import WEBHOOK_URL_PATTERN, JobIn, QuoteIn, inline_root
+from entrypoints.http.schemas_models import ModelIn, OperationsIn
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -52,9 +55,13 @@ class ServedSchema(JsonRenderPlugin):
         if not container_of(request).resolve(Policies).webhooks.allow_private:
             served["components"]["schemas"] = components = _with_https_webhooks(components)
         providers = ports_of(request).providers.all()
-        components[JobIn.__name__] = job_body(components[JobIn.__name__], providers, components)
-        components[QuoteIn.__name__] = job_body(components[QuoteIn.__name__], providers, components, inputs=False)
-        components[AccountIn.__name__]["properties"]["provider_id"]["enum"] = sorted(p.id for p in providers)
+        models = container_of(request).resolve(ModelCatalog).snapshot()
+        components[JobIn.__name__] = job_body(components[JobIn.__name__], providers, components, models)
+        components[QuoteIn.__name__] = job_body(components[QuoteIn.__name__], providers, components, models,
+                                                inputs=False)
+        for body in (AccountIn, ModelIn):
+            components[body.__name__]["properties"]["provider_id"]["enum"] = sorted(p.id for p in providers)
+        components[OperationsIn.__name__]["minProperties"] = 1  # no operations: 422 (domain/models.py)
         return super().render(request, served)
 
 
@@ -97,6 +104,13 @@ def document_415s(schema: dict[str, Any]) -> None:
 
 # A real body for every JSON request (by its schema's name), as a client would send it.
 BODY_EXAMPLES: dict[str, dict[str, Any]] = {
+    "ModelIn": {"provider_id": "sim", "remote_id": "image-hq", "name": "HQ images",
+                "operations": {"text_to_image": {"inputs": 0}, "image_to_image": {"inputs": ["image"]}},
+                "price": {"credits_per_unit": 2, "unit": "image", "quantity_param": "num_images"},
+                "params_schema": {"type": "object", "properties": {"prompt": {"type": "string", "minLength": 1}},
+                                  "required": ["prompt"]},
+                "aliases": ["hq"]},
+    "ModelPatchIn": {"price": {"credits_per_unit": 3, "unit": "image", "quantity_param": "num_images"}},
     "RegisterIn": {"email": "ada@example.com", "username": "ada", "password": "correct horse battery"},
     "LoginIn": {"email": "ada@example.com", "password": "correct horse battery"},
     "RefreshIn": {"refresh_token": "01JD8Z7K3Q4V5W6X7Y8Z9A0B1C.Vw3r8c3C3lR1Hq9J1mXoZb8o8Gq2T1yPp6sQx0aK4fE"},
@@ -165,31 +179,53 @@ def describe_bodies(components: dict[str, Any]) -> None:
             components[name] = schema
 
 
-def job_body(base: dict[str, Any], providers: Sequence[ProviderInfo], components: dict[str, Any], *,
-             inputs: bool = True) -> dict[str, Any]:
-    """One variant of `base` per provider operation; with the operation's input count when
-    `inputs` (a quote does not look at inputs)."""
-    variants = [_variant(base, info, spec, components, inputs) for info in providers for spec in info.operations]
-    description = base.get("description") or "A job for one of the operations `GET /v1/providers` lists."
+def job_body(base: dict[str, Any], providers: Sequence[ProviderInfo], components: dict[str, Any],
+             models: Sequence[Model] = (), *, inputs: bool = True) -> dict[str, Any]:
+    """One variant of `base` per provider operation, naming the provider, or a model with
+    that operation's params (admins' models take params of their own: GET /v1/models); with
+    the operation's input count when `inputs` (a quote does not look at inputs)."""
+    variants = [_variant(base, info, spec, components, inputs, _models_like(models, info, spec))
+                for info in providers for spec in info.operations]
+    description = base.get("description") or (
+        "A job for one of the operations `GET /v1/providers` lists, on the provider's default model "
+        "or a model `GET /v1/models` lists.")
     if inputs:
         description += " A child job (`parent_job_id`) may send fewer inputs: its parent's results fill them."
     return {"title": base.get("title", "JobIn"), "oneOf": variants, "description": description}
 
 
+def _models_like(models: Sequence[Model], info: ProviderInfo, spec: OperationSpec) -> list[str]:
+    """The models of the provider that run the operation with its declared params."""
+    found = []
+    for model in models:
+        operation = model.operation(spec.operation_type) if model.provider_id == info.id else None
+        if operation is not None and (operation.params_type or model.params_type) is spec.params_type \
+                and (operation.min_inputs, operation.max_inputs) == (spec.min_inputs, spec.max_inputs):
+            found.append(model.id)
+    return sorted(found)
+
+
 def _variant(base: dict[str, Any], info: ProviderInfo, spec: OperationSpec, components: dict[str, Any],
-             inputs: bool) -> dict[str, Any]:
+             inputs: bool, models: list[str]) -> dict[str, Any]:
     variant = copy.deepcopy(base)
     properties = variant["properties"]
-    properties["provider_id"] = {"type": "string", "const": info.id}
+    properties["provider_id"] = {"anyOf": [{"type": "string", "const": info.id}, {"type": "null"}]}
+    named: list[dict[str, Any]] = [{"required": ["provider_id"], "properties": {"provider_id": {"type": "string"}}}]
+    if models:
+        properties["model"] = {"anyOf": [{"type": "string", "enum": models}, {"type": "null"}]}
+        named.append({"required": ["model"], "properties": {"model": {"type": "string"}}})
+    else:
+        properties["model"] = {"type": "null"}
     properties["operation_type"] = {"type": "string", "const": str(spec.operation_type)}
     params = _params_schema(info, spec, components)
     properties["params"] = {"$ref": REF_PREFIX + _params_component(info, spec, params, components)}
     if inputs:
         properties["input_asset_ids"].update(maxItems=spec.max_inputs, uniqueItems=True)
+    variant["allOf"] = [{"anyOf": named}]  # a provider (its default model) or a model, or both
     if inputs and spec.min_inputs:  # unless the job has a parent, whose results make up for missing inputs
-        variant["anyOf"] = [
+        variant["allOf"].append({"anyOf": [
             {"required": ["input_asset_ids"], "properties": {"input_asset_ids": {"minItems": spec.min_inputs}}},
-            {"required": ["parent_job_id"], "properties": {"parent_job_id": {"type": "string"}}}]
+            {"required": ["parent_job_id"], "properties": {"parent_job_id": {"type": "string"}}}]})
     if params.get("required"):
         variant["required"] = sorted({*variant.get("required", []), "params"})
     # titles name generated models: unique across the job and the quote body

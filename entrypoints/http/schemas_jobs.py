@@ -26,8 +26,11 @@ Id = Annotated[str, Meta(min_length=1, max_length=128)]
 
 
 class JobIn(In, frozen=True):
-    provider_id: Annotated[str, Meta(max_length=64, examples=["sim"])]
     operation_type: Annotated[str, Meta(max_length=64, examples=["text_to_image"])]
+    provider_id: Annotated[str, Meta(max_length=64, examples=["sim"], description=(
+        "the provider: runs its default model for the operation when `model` is not given"))] | None = None
+    model: Annotated[str, Meta(min_length=1, max_length=320, examples=["sim/image"], description=(
+        "a model id or alias from GET /v1/models; with `provider_id`, they must agree"))] | None = None
     params: Annotated[dict[str, Any], Meta(examples=[{"prompt": "a red fox in the snow", "seed": 7}])] = (
         msgspec.field(default_factory=dict))
     input_asset_ids: Annotated[list[Id], Meta(max_length=32)] = msgspec.field(default_factory=list)
@@ -50,7 +53,7 @@ class JobIn(In, frozen=True):
             raise ValueError("scheduled_at is out of range")
 
     def to_request(self) -> JobRequest:
-        return JobRequest(provider_id=self.provider_id, operation_type=self.operation_type,
+        return JobRequest(provider_id=self.provider_id, model=self.model, operation_type=self.operation_type,
                           params=self.params, input_asset_ids=list(self.input_asset_ids),
                           priority=self.priority, scheduled_at=self.scheduled_at,
                           parent_job_id=self.parent_job_id, workspace_id=self.workspace_id, name=self.name,
@@ -60,13 +63,14 @@ class JobIn(In, frozen=True):
 
 
 class QuoteIn(JobIn, frozen=True):
-    """A job to price: the same body, but only provider, operation and params are checked."""
+    """A job to price: the same body, but only model or provider, operation and params are checked."""
 
 
 class JobOut(msgspec.Struct, kw_only=True):
     id: str
     status: JobStatus
     provider_id: str
+    model: str | None  # the catalog model it runs on; null on jobs made before models
     operation_type: OperationType
     params: dict[str, Any]
     input_asset_ids: list[str]
@@ -100,7 +104,8 @@ class JobList(msgspec.Struct, kw_only=True):
 def job_out(job: Job, waiting: Waiting | None = None) -> JobOut:
     """`waiting`: why a pending job has not started (GET of one job says; listings do not)."""
     return JobOut(
-        id=job.id, status=job.status, provider_id=job.provider_id, operation_type=job.operation_type,
+        id=job.id, status=job.status, provider_id=job.provider_id, model=job.model,
+        operation_type=job.operation_type,
         params=job.params, input_asset_ids=list(job.input_asset_ids), priority=job.priority,
         attempts=job.attempts, max_attempts=job.max_attempts, error_code=job.error_code,
         error_message=job.error_message, result_asset_ids=list(job.result_asset_ids),

@@ -20,6 +20,7 @@ RULES: tuple[tuple[str, Scope | str, Scope | str], ...] = (
     ("/v1/accounts", Scope.ACCOUNTS_READ, Scope.ACCOUNTS_WRITE),
     ("/v1/admin", Scope.ADMIN, Scope.ADMIN),
     ("/v1/providers", ANY_KEY, ANY_KEY),
+    ("/v1/models", ANY_KEY, ANY_KEY),
     ("/v1/users/me", ANY_KEY, ANY_KEY),
     ("/openai/v1/images", Scope.JOBS_READ, Scope.JOBS_WRITE),  # edits also need assets:write
     ("/openai/v1/models", ANY_KEY, ANY_KEY),

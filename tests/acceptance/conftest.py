@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 STEP_MODULES = ("steps_accounts", "steps_admin", "steps_api_keys", "steps_assets", "steps_billing", "steps_auth",
-                "steps_common", "steps_jobs", "steps_jobs_more", "steps_password", "steps_providers", "steps_recovery",
+                "steps_common", "steps_jobs", "steps_jobs_more", "steps_models", "steps_password", "steps_providers", "steps_recovery",
                 "steps_webhooks", "support")
 # before the imports below: failed checks in steps then say what they compared
 pytest.register_assert_rewrite(*(f"tests.acceptance.{name}" for name in STEP_MODULES))
@@ -28,6 +28,7 @@ from tests.acceptance.steps_billing import *  # noqa: E402, F403
 from tests.acceptance.steps_common import *  # noqa: E402, F403
 from tests.acceptance.steps_jobs import *  # noqa: E402, F403
 from tests.acceptance.steps_jobs_more import *  # noqa: E402, F403
+from tests.acceptance.steps_models import *  # noqa: E402, F403
 from tests.acceptance.steps_password import *  # noqa: E402, F403
 from tests.acceptance.steps_providers import *  # noqa: E402, F403
 from tests.acceptance.steps_recovery import *  # noqa: E402, F403

@@ -39,7 +39,7 @@ def user(**changes: Any) -> User:
 
 def job(user_id: str, **changes: Any) -> Job:
     values: dict[str, Any] = {
-        "id": new_id("j"), "user_id": user_id, "provider_id": "sim",
+        "id": new_id("j"), "user_id": user_id, "provider_id": "sim", "model": "sim/image",
         "operation_type": OperationType.TEXT_TO_IMAGE, "params": {"prompt": "a cat", "seed": 7},
         "created_at": T0, "run_after": T0,
     }

@@ -90,7 +90,7 @@ def test_a_job_is_created_with_its_hold_count_and_audit(uow_factory: UnitOfWorkF
     runner.run(scenario())
 
 
-def test_every_field_of_the_job_is_stored_webhook_and_retry_fields_too(uow_factory: UnitOfWorkFactory,
+def test_every_field_of_the_job_is_stored_webhook_retry_and_model_fields_too(uow_factory: UnitOfWorkFactory,
                                                                        runner: asyncio.Runner) -> None:
     """Schemathesis found a job with `webhook_events_filter` answered 500: the statement sent
     that JSON column as a Python list. Every field is written as it came, on every adapter."""
@@ -100,7 +100,7 @@ def test_every_field_of_the_job_is_stored_webhook_and_retry_fields_too(uow_facto
         made = draft(user_id)
         made = msgspec.structs.replace(made, job=msgspec.structs.replace(
             made.job, webhook_url="https://hooks.example.com/x", webhook_events=("job.completed", "job.failed"),
-            retried_from="an-earlier-job"))
+            retried_from="an-earlier-job", model="replicate/black-forest-labs/flux-1.1-pro"))
         outcome = await uow_factory.create_job(credential, made, T0)
         assert outcome.status is CreateStatus.CREATED
 

@@ -9,7 +9,7 @@ fresh data dir. User routes are called as a registered user with credits to spar
 routes as the bootstrap admin; the two routes that end sessions (log-out, revoke-all) get
 users of their own, so they never revoke the token the other operations use.
 
-Three rules no schema can state; cases generated as valid are kept valid:
+The rules no schema can state; cases generated as valid are kept valid:
 - a `cursor` is issued by the server (`next_cursor`): a made-up one is a 422, so it is dropped;
 - an `Idempotency-Key` sent again with another body is a 422 (docs/SPEC.md §5), so the key is made
   unique to its body (sending the same body again still replays the same job);
@@ -17,6 +17,8 @@ Three rules no schema can state; cases generated as valid are kept valid:
 - an API key's `expires_at` must be in the future (422 otherwise): a past one is dropped;
 - an account's `secret` is an object only for a provider that names `secret_fields` (kling); `sim`,
   the one provider here, takes one string: an object is sent as one of its strings.
+- a model an admin adds is not made a provider's default (`default`): the jobs the other
+  operations send would then run on it, at its (fuzzed) price.
 """
 
 from __future__ import annotations
@@ -130,6 +132,11 @@ def keep_valid(case: schemathesis.Case) -> None:
         case.body.pop("expires_at")
     if isinstance(case.body, dict) and isinstance(case.body.get("secret"), dict) and case.body["secret"]:
         case.body["secret"] = next(iter(case.body["secret"].values()))
+    operations = case.body.get("operations") if isinstance(case.body, dict) else None
+    if case.operation.path.startswith("/v1/admin/models") and isinstance(operations, dict):
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.pop("default", None)
     key = case.headers.get(IDEMPOTENCY_KEY) if case.headers else None
     if isinstance(key, str) and key:
         digest = hashlib.sha256(json.dumps(case.body, sort_keys=True, default=str).encode()).hexdigest()[:16]

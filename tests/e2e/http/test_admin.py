@@ -27,11 +27,15 @@ ADMIN_ROUTES = [
     ("GET", "/v1/admin/users/{id}/ledger", None),
     ("GET", "/v1/admin/audit", None),
     ("GET", "/v1/admin/stats", None),
+    ("POST", "/v1/admin/models", {"provider_id": "sim", "remote_id": "x", "operations": {
+        "text_to_image": {}}, "price": {"credits_per_unit": 1}}),
+    ("PATCH", "/v1/admin/models/{id}", {"name": "y"}),
+    ("DELETE", "/v1/admin/models/{id}", None),
 ]
 
 
 def test_the_403_test_covers_every_admin_route(api: Api) -> None:
-    admin_routes = {(method, re.sub(r"\{\w+:str\}", "{id}", route.path)) for route in api.client.app.routes
+    admin_routes = {(method, re.sub(r"\{\w+:(str|path)\}", "{id}", route.path)) for route in api.client.app.routes
                     if isinstance(route, HTTPRoute) and route.path.startswith("/v1/admin")
                     for method in route.methods - {"OPTIONS", "HEAD"}}
     assert admin_routes == {(method, path) for method, path, _ in ADMIN_ROUTES}
@@ -42,7 +46,7 @@ def test_admin_routes_are_403_for_users_and_401_without_a_token(api: Api, method
                                                                   body: dict[str, Any] | None) -> None:
     alice = api.register()
     account = api.pool_account()
-    url = path.replace("{id}", account.id if "accounts" in path else alice.id)
+    url = path.replace("{id}", account.id if "accounts" in path else "sim/image" if "models" in path else alice.id)
     assert_problem(api.client.request(method, url, headers=alice.headers, json=body), 403, "FORBIDDEN")
     assert_problem(api.client.request(method, url, json=body), 401, "UNAUTHENTICATED")
     assert api.client.get("/v1/users/me", headers=alice.headers).json()["is_active"] is True

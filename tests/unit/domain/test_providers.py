@@ -64,7 +64,10 @@ def test_a_per_job_price_ignores_params() -> None:
         ({"seconds": 0}, 2),  # at least one unit
         ({"seconds": -3}, 2),
         ({}, 10),  # the default quantity
-        ({"seconds": "7"}, 10),  # not a number: the default
+        ({"seconds": "7"}, 14),  # a number as text (fal spells durations "5", "8s"): counted
+        ({"seconds": "8s"}, 16),
+        ({"seconds": "seven"}, 10),  # not a number: the default
+        ({"seconds": "nan"}, 10),
         ({"seconds": True}, 10),  # a bool is not a number here
         ({"seconds": None}, 10),
     ],
