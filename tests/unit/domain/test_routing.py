@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -209,7 +210,7 @@ def test_the_ranking_is_deterministic_whatever_the_input_order(candidates: list[
 @given(candidates_st)
 def test_each_rule_outweighs_the_next(candidates: list[Candidate]) -> None:
     ranked = rank(candidates)
-    for better, worse in zip(ranked, ranked[1:], strict=False):
+    for better, worse in pairwise(ranked):
         assert better.availability <= worse.availability
         if better.availability == worse.availability:
             assert better.price <= worse.price
