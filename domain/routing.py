@@ -72,6 +72,7 @@ class JobRoute(msgspec.Struct, frozen=True, kw_only=True):
     failed: tuple[str, ...] = ()
     reason: str = ""
     params: dict[str, Any] = {}
+    held: int = 0  # the credits held for the job: no candidate above it
 
 
 def rank_key(candidate: Candidate) -> tuple[int, int, bool, float, str]:
