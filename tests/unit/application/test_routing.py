@@ -7,18 +7,22 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from adapters.models import BUILTIN_MODELS
 from adapters.providers.registry import StaticProviderRegistry
 from adapters.providers.sim import SimProvider
 from application.jobs.create import CreateJob, JobRequest
 from application.jobs.quote import QuoteJob
+from application.jobs.routing import options
 from application.models.catalog import ModelCatalog
 from application.pipeline.run import DrainOnce
 from domain.errors import ErrorCode
 from domain.jobs import Job, JobStatus
 from domain.jobs import OperationType as Op
-from domain.models import ModelOperation, ModelRecord
+from domain.models import ModelOperation, ModelRecord, check_params
 from domain.providers import PriceRule, PriceUnit
 from entrypoints.http.schemas_jobs import job_out
 from tests.support.seed import ActorStub, add_account, add_user
@@ -166,3 +170,17 @@ def test_a_transient_failure_fails_over_at_once_and_is_charged_where_it_complete
         assert done.route.failed == ("sim/image", "sim_b/image")
 
     run(scenario)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.none() | st.sampled_from(sorted({a for m in BUILTIN_MODELS for a in m.aliases}
+                                          | {m.id for m in BUILTIN_MODELS})),
+       st.sampled_from(list(Op)), st.sampled_from([{}, {"prompt": "a fox"}, {"prompt": "x", "seed": 1}]))
+def test_routing_never_offers_an_incapable_model(model: str | None, operation: Op, params: dict[str, Any]) -> None:
+    found = options(BUILTIN_MODELS, model, operation, params)
+    for option in found.value_or([]):
+        assert option.chosen.model.operation(operation) is not None
+        assert model is None or model in (option.chosen.model.id, *option.chosen.model.aliases)
+        assert isinstance(check_params(option.chosen, params), Success)
+    if isinstance(found, Success):
+        assert found.unwrap() == sorted(found.unwrap(), key=lambda o: o.chosen.model.id)
