@@ -11,6 +11,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from domain.errors import DomainError, ErrorCode, invalid_transition, validation
+from domain.routing import Choice, JobRoute
 
 
 class JobStatus(StrEnum):
@@ -105,6 +106,13 @@ class Job(msgspec.Struct, frozen=True, kw_only=True):
     """Deleted by its owner: gone from listings; its ledger, audit and assets stay."""
     model: str | None = None
     """The catalog model it runs on (domain/models.py); None on jobs made before models."""
+    route: JobRoute | None = None
+    """A routed job's candidates, failures and reason (domain/routing.py); None: not routed."""
+
+    @property
+    def routed_to(self) -> str | None:
+        """Where a routed job runs (its model id); None for a job that names its provider."""
+        return (self.model or self.provider_id) if self.route is not None else None
 
     def __post_init__(self) -> None:
         if not MIN_PRIORITY <= self.priority <= MAX_PRIORITY:
@@ -286,3 +294,11 @@ def wait_for_provider(job: Job, next_poll_at: datetime, now: datetime) -> Job:
     """Give up the lease until the next poll; any worker may take the job then."""
     return msgspec.structs.replace(job, lease_token=None, lease_expires_at=None, next_poll_at=next_poll_at,
                                    updated_at=now)
+
+
+def reroute(job: Job, choice: Choice, route: JobRoute, params: dict[str, Any], now: datetime) -> Job:
+    """A pending routed job moved to another candidate: its provider, model, price (within
+    its hold) and params are the new candidate's, and it may start at once."""
+    return msgspec.structs.replace(job, provider_id=choice.provider_id, model=choice.model_id,
+                                   cost_estimate=choice.price, params=params, route=route,
+                                   run_after=now, updated_at=now)

@@ -543,6 +543,13 @@ class ProviderRegistry(Protocol):
 
 
 
+class CircuitStates(Protocol):
+    """Which providers' circuit breakers refuse calls right now, as this process sees them
+    (each process keeps its own breakers: adapters/providers/guarded.py)."""
+
+    def is_open(self, provider_id: str) -> bool: ...
+
+
 class WebhookSender(Protocol):
     """POSTs one signed delivery; refuses targets it may not reach (never raises for them)."""
 

@@ -13,6 +13,7 @@ import punq
 
 from adapters.memory.webhook_sender import RecordingWebhookSender
 from adapters.models import BUILTIN_MODELS
+from adapters.providers.guarded import RegistryCircuits
 from application.accounts.admin import (
     AddAccountCredits,
     CreateAccount,
@@ -84,6 +85,7 @@ from application.webhooks.payload import PayloadRenderer
 from domain.accounts import PreferPrivateThenPriority, SelectionPolicy
 from domain.ports import (
     BlobStore,
+    CircuitStates,
     Clock,
     EventBus,
     IdGenerator,
@@ -155,6 +157,7 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
         AssetPolicy: policies.assets, Ports: ports, OpenAICompatPolicy: policies.openai,
         WebhookPolicy: policies.webhooks, WebhookSender: ports.webhook_sender,
         CatalogPolicy: policies.catalog, BuiltinModels: ports.models,
+        CircuitStates: RegistryCircuits(ports.providers),
         PayloadRenderer: JsonPayloads(policies.webhooks.public_url),
     }
     for key, instance in instances.items():

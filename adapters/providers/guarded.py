@@ -23,7 +23,7 @@ from returns.result import Failure, Result
 from domain.accounts import FailureKind
 from domain.assets import Asset
 from domain.errors import DomainError, ErrorCode
-from domain.ports import ProviderClient, UploadedInput
+from domain.ports import ProviderClient, ProviderRegistry, UploadedInput
 from domain.providers import (
     ProviderFailure,
     ProviderInfo,
@@ -74,6 +74,10 @@ class GuardedProvider:
     @property
     def info(self) -> ProviderInfo:
         return self._inner.info
+
+    @property
+    def probing(self) -> bool:
+        return self._probing
 
     @property
     def state(self) -> CircuitState:
@@ -155,3 +159,18 @@ class GuardedProvider:
             return Failure(DomainError(ErrorCode.NOT_FOUND, f"provider {self.info.id} sends no webhooks"))
         verified: Result[WebhookEvent, DomainError] = verifier(headers, body, now)
         return verified
+
+
+class RegistryCircuits:
+    """CircuitStates over the registry's guarded clients: open while a breaker refuses calls
+    (open, or half-open with its one probe in flight)."""
+
+    def __init__(self, registry: ProviderRegistry) -> None:
+        self._registry = registry
+
+    def is_open(self, provider_id: str) -> bool:
+        client = self._registry.get(provider_id)
+        if not isinstance(client, GuardedProvider):
+            return False
+        state = client.state
+        return state is CircuitState.OPEN or (state is CircuitState.HALF_OPEN and client.probing)

@@ -19,6 +19,10 @@ class StaticProviderRegistry:
                 raise ValueError(f"two provider clients claim the id {provider_id!r}")
             self._clients[provider_id] = client
 
+    def register(self, client: ProviderClient) -> None:
+        """Add a client, or replace the one of its id (a test's second provider, a breaker)."""
+        self._clients[client.info.id] = client
+
     def get(self, provider_id: str) -> ProviderClient | None:
         return self._clients.get(provider_id)
 

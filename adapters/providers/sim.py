@@ -201,9 +201,11 @@ class SimProvider:
     """ProviderClient for the built-in `sim` provider."""
 
     def __init__(self, clock: Callable[[], datetime], *, failure_rate: float = 0.0,
-                 random_seed: int = 0, state: SimState | None = None) -> None:
+                 random_seed: int = 0, state: SimState | None = None, provider_id: str = SIM_PROVIDER_ID) -> None:
         if not 0.0 <= failure_rate <= 1.0:
             raise ValueError("failure_rate must be within 0..1")
+        # Another id: a second simulated provider (routing across providers, in tests).
+        self._info = SIM_INFO if provider_id == SIM_PROVIDER_ID else msgspec.structs.replace(SIM_INFO, id=provider_id)
         self._clock = clock
         self._failure_rate = failure_rate
         self._random = random.Random(random_seed)
@@ -231,7 +233,7 @@ class SimProvider:
 
     @property
     def info(self) -> ProviderInfo:
-        return SIM_INFO
+        return self._info
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
         self._state.record_submit(request.reference)

@@ -160,6 +160,7 @@ jobs = Table(
     Column("retried_from", String(64)),  # no FK: like parent jobs' children, a lookup only
     Column("deleted_at", UtcDateTime()),
     Column("model", String(320)),  # the catalog model's id; NULL on jobs made before models
+    Column("route", Json),  # a routed job's candidates, failures and reason; NULL: not routed
     CheckConstraint("priority >= 0 AND priority <= 10", name="priority_range"),
     CheckConstraint("attempts >= 0", name="attempts_nonnegative"),
     CheckConstraint("cost_estimate >= 0", name="cost_nonnegative"),

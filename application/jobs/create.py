@@ -11,6 +11,7 @@ import msgspec
 from returns.result import Failure, Result, Success
 
 from application.actor import Actor, credential_of, refused
+from application.jobs.routing import first_choice, is_routed, options
 from application.models.catalog import ModelCatalog
 from application.policy import WebhookPolicy
 from application.webhooks.endpoints import checked_events, checked_url
@@ -29,6 +30,7 @@ from domain.jobs import DEFAULT_MAX_ATTEMPTS, DEFAULT_PRIORITY, Job, JobStatus, 
 from domain.ledger import place_hold
 from domain.models import Chosen, Model, ModelOperation, check_params, price_of, resolve
 from domain.ports import (
+    CircuitStates,
     Clock,
     CreateStatus,
     EventBus,
@@ -38,6 +40,7 @@ from domain.ports import (
     WorkSignal,
 )
 from domain.providers import check_input_count
+from domain.routing import JobRoute
 
 
 class JobRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,15 +93,31 @@ class Priced(msgspec.Struct, frozen=True):
     chosen: Chosen
     params: dict[str, Any]
     cost: int
+    hold: int | None = None  # a routed job holds what its dearest candidate costs
+    route: JobRoute | None = None
 
     @property
     def spec(self) -> ModelOperation:
         return self.chosen.operation
 
+    @property
+    def held(self) -> int:
+        return self.cost if self.hold is None else self.hold
+
 
 def price_request(models: Sequence[Model], request: JobRequest) -> Result[Priced, DomainError]:
     """The model (named, or the provider's default), its operation, and the params checked
-    against its schema and priced by its rule."""
+    against its schema and priced by its rule. A routed request (domain/routing.py) is
+    priced on its first candidate by id and holds the most any candidate costs; where it
+    goes first is chosen when it is created."""
+    if is_routed(models, request.model, request.provider_id, request.operation_type):
+        found = options(models, request.model, request.operation_type, request.params)
+        if isinstance(found, Failure):
+            return Failure(found.failure())
+        able = found.unwrap()
+        return Success(Priced(able[0].chosen, able[0].params, able[0].price, hold=max(o.price for o in able),
+                              route=JobRoute(candidates=tuple(o.chosen.model.id for o in able),
+                                             params=request.params, held=max(o.price for o in able))))
     chosen = resolve(models, model=request.model, provider_id=request.provider_id,
                      operation_type=request.operation_type)
     if isinstance(chosen, Failure):
@@ -118,6 +137,12 @@ class CreateJob:
     - `model` names the model (by id or alias); `provider_id` alone means that provider's
       default model for the operation; both given must agree. The model must offer the
       operation and params must match its schema; its price rule prices the job.
+    - Routed: an alias several providers serve, or `provider_id: "auto"` (with `model`:
+      every provider's model of that id or alias; without: every provider's default model
+      for the operation). It goes to the best able candidate (a free account and a closed
+      circuit, then price, then expected time) and fails over to the next on a provider-side
+      failure; `routed_to` and `route_reason` say where and why. It holds the most any
+      candidate costs and is charged the price of the one it completes on.
     - Input assets must be the caller's own and not deleted; a child job may leave its
       inputs to its parent: the parent's results are used when it runs.
     - A parent job must be the caller's and not already failed or cancelled.
@@ -130,8 +155,10 @@ class CreateJob:
     """
 
     def __init__(self, uow: UnitOfWorkFactory, catalog: ModelCatalog, clock: Clock,
-                 ids: IdGenerator, events: EventBus, signal: WorkSignal, webhooks: WebhookPolicy) -> None:
+                 ids: IdGenerator, events: EventBus, signal: WorkSignal, webhooks: WebhookPolicy,
+                 circuits: CircuitStates) -> None:
         self._webhooks = webhooks
+        self._circuits = circuits
         self._uow = uow
         self._catalog = catalog
         self._clock = clock
@@ -141,9 +168,12 @@ class CreateJob:
 
     async def __call__(self, actor: Actor, request: JobRequest, idempotency_key: str | None = None, *,
                        retried_from: str | None = None) -> Result[Created, DomainError]:
-        priced = price_request(await self._catalog.models(), request)
+        models = await self._catalog.models()
+        priced = price_request(models, request)
         if isinstance(priced, Failure):
             return Failure(priced.failure())
+        if priced.unwrap().route is not None:
+            priced = Success(await self._route(actor, models, request, priced.unwrap()))
         checked = check_priority(request.priority).bind(lambda _: check_job_webhook(request, self._webhooks))
         if isinstance(checked, Failure):
             return Failure(checked.failure())
@@ -179,16 +209,25 @@ class CreateJob:
                     f"daily job limit of {outcome.daily_limit} reached; it resets at 00:00 UTC",
                     retry_after=seconds_until_next_utc_day(now)))
             case CreateStatus.INSUFFICIENT_CREDITS:
-                return Failure(insufficient_credits(draft.job.cost_estimate, outcome.available))
+                return Failure(insufficient_credits(draft.hold.amount, outcome.available))
             case CreateStatus.KEY_IN_FLIGHT:
                 return Failure(conflict("a request with this Idempotency-Key is already being processed"))
             case _:
                 return Failure(refused(credential))
 
+    async def _route(self, actor: Actor, models: Sequence[Model], request: JobRequest, priced: Priced) -> Priced:
+        """Where a routed job goes first: one read of the accounts' health, and the circuits."""
+        able = options(models, request.model, request.operation_type, request.params).unwrap()
+        async with self._uow() as uow:
+            option, reason = await first_choice(uow, self._circuits, able, actor.user_id, self._clock.now())
+        route = msgspec.structs.replace(priced.route, reason=reason) if priced.route is not None else None
+        return msgspec.structs.replace(priced, chosen=option.chosen, params=option.params, cost=option.price,
+                                       route=route)
+
     def _draft(self, actor: Actor, request: JobRequest, priced: Priced, idempotency_key: str | None,
                fingerprint: str, now: datetime, retried_from: str | None = None) -> JobDraft:
         job_id = self._ids.new_id()
-        hold, hold_tx = place_hold(self._ids.new_id(), self._ids.new_id(), actor.user_id, priced.cost, now,
+        hold, hold_tx = place_hold(self._ids.new_id(), self._ids.new_id(), actor.user_id, priced.held, now,
                                    job_id=job_id).unwrap()
         model = priced.chosen.model
         job = Job(
@@ -200,14 +239,15 @@ class CreateJob:
             parent_job_id=request.parent_job_id, max_attempts=DEFAULT_MAX_ATTEMPTS,
             cost_estimate=priced.cost, hold_id=hold.id, idempotency_key=idempotency_key,
             request_fingerprint=fingerprint, created_at=now, updated_at=now, retried_from=retried_from,
-            webhook_url=request.webhook_url,
+            webhook_url=request.webhook_url, route=priced.route,
             webhook_events=tuple(dict.fromkeys(request.webhook_events_filter))
             if request.webhook_events_filter is not None else None,
         )
         audit = AuditEntry(id=self._ids.new_id(), at=now, actor_id=actor.user_id, action="job.create",
                            resource_type="job", resource_id=job.id,
                            details={"provider_id": job.provider_id, "model": job.model,
-                                    "operation_type": str(job.operation_type), "cost_estimate": job.cost_estimate})
+                                    "operation_type": str(job.operation_type), "cost_estimate": job.cost_estimate,
+                                    **({"route_reason": priced.route.reason} if priced.route else {})})
         return JobDraft(job=job, hold=hold, hold_tx=hold_tx, audit=audit)
 
     async def _check_relations(self, actor: Actor, request: JobRequest,

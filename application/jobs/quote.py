@@ -18,7 +18,8 @@ class QuoteJob:
     """Estimate the credits a job would cost.
 
     - The same checks as creating a job: model (or provider), operation and params; the
-      model's price rule.
+      model's price rule; a routed request (alias over several providers, or
+      `provider_id: "auto"`) is quoted what it holds: the most any candidate costs.
     - Nothing is held, counted or stored.
     """
 
@@ -29,4 +30,4 @@ class QuoteJob:
         priced = price_request(await self._catalog.models(), request)
         if isinstance(priced, Failure):
             return Failure(priced.failure())
-        return Success(Quote(priced.unwrap().cost))
+        return Success(Quote(priced.unwrap().held))

@@ -13,6 +13,7 @@ from application.pipeline.failures import FailureCode, ProviderCalls, Step, leas
 from application.pipeline.finish import Finish
 from application.pipeline.inputs import InputStager
 from application.pipeline.poll import PollPhase
+from application.pipeline.reroute import Reroute
 from application.pipeline.submit import SubmitPhase
 from application.pipeline.wait import WaitForProvider
 from application.policy import AssetPolicy, PipelinePolicy
@@ -21,6 +22,7 @@ from domain.errors import DomainError, ErrorCode
 from domain.jobs import Job, JobPhase, JobStatus, requeue
 from domain.ports import (
     BlobStore,
+    CircuitStates,
     Clock,
     EventBus,
     IdGenerator,
@@ -49,13 +51,14 @@ class AdvanceJob:
     def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, blobs: BlobStore,
                  clock: Clock, ids: IdGenerator, random: RandomSource,
                  policy: PipelinePolicy, asset_policy: AssetPolicy, audit: AuditTrail,
-                 events: EventBus, catalog: ModelCatalog) -> None:
+                 events: EventBus, catalog: ModelCatalog, circuits: CircuitStates) -> None:
         self._uow = uow
         self._providers = providers
         self._clock = clock
         self._policy = policy
         calls = ProviderCalls(policy.provider_timeout_seconds)
-        self._finish = Finish(uow, blobs, clock, ids, random, policy, asset_policy, audit, events)
+        self._finish = Finish(uow, blobs, clock, ids, random, policy, asset_policy, audit, events,
+                              Reroute(catalog, circuits))
         wait = WaitForProvider(uow, clock, policy)
         self._submit = SubmitPhase(uow, InputStager(uow, blobs, clock), calls, clock, ids, events,
                                    self._finish, wait, catalog)

@@ -12,6 +12,7 @@ from application.events import AfterCommit
 from application.jobs.settlement import capture_credits, fail_dependents, free_account_slot, release_credits
 from application.pipeline.failures import Step, lease_lost
 from application.pipeline.outputs import FetchedOutput, fetch_outputs
+from application.pipeline.reroute import Reroute
 from application.policy import AssetPolicy, PipelinePolicy
 from domain.accounts import JOB_FINAL, FailureKind, ProviderAccount, record_failure, record_success
 from domain.assets import Asset, AssetSource, generated_media_type
@@ -39,11 +40,13 @@ class Finish:
     the account's slot and the user's run slot. Fail: classify; account faults disable,
     exhaust or cool the account; job faults end the job; the rest go back to pending with
     backoff on another account, until max_attempts. A provider that could not be tried at
-    all (circuit open) costs no attempt."""
+    all (circuit open) costs no attempt. A routed job goes back to pending on its next
+    candidate provider (domain/routing.py), at once."""
 
     def __init__(self, uow: UnitOfWorkFactory, blobs: BlobStore, clock: Clock, ids: IdGenerator,
                  random: RandomSource, policy: PipelinePolicy, asset_policy: AssetPolicy,
-                 audit: AuditTrail, events: EventBus) -> None:
+                 audit: AuditTrail, events: EventBus, reroute: Reroute | None = None) -> None:
+        self._reroute = reroute
         self._uow = uow
         self._blobs = blobs
         self._clock = clock
@@ -138,7 +141,11 @@ class Finish:
                                   exclude_account=blame_account and account is not None)
         moved = ended.unwrap()
         after_commit = AfterCommit()
+        routed = moved.status is JobStatus.PENDING and job.route is not None
+        reroute = await self._reroute.ready() if self._reroute is not None and routed else None
         async with self._uow() as uow:
+            if reroute is not None:
+                moved = await reroute(uow, job, moved, failure, now)  # a routed job fails over
             if not await uow.jobs.save(moved, job.version):
                 return Failure(lease_lost(job.id))
             # Locks in the order every settling transaction takes them (completion, cancel):

@@ -28,7 +28,8 @@ Id = Annotated[str, Meta(min_length=1, max_length=128)]
 class JobIn(In, frozen=True):
     operation_type: Annotated[str, Meta(max_length=64, examples=["text_to_image"])]
     provider_id: Annotated[str, Meta(max_length=64, examples=["sim"], description=(
-        "the provider: runs its default model for the operation when `model` is not given"))] | None = None
+        "the provider: runs its default model for the operation when `model` is not given; "
+        "\"auto\": pixrelay routes the job to the best capable provider"))] | None = None
     model: Annotated[str, Meta(min_length=1, max_length=320, examples=["sim/image"], description=(
         "a model id or alias from GET /v1/models; with `provider_id`, they must agree"))] | None = None
     params: Annotated[dict[str, Any], Meta(examples=[{"prompt": "a red fox in the snow", "seed": 7}])] = (
@@ -94,6 +95,8 @@ class JobOut(msgspec.Struct, kw_only=True):
     waiting_reason: WaitingReason | None = None
     waiting_until: datetime | None = None
     retried_from: str | None = None  # the failed or cancelled job this one re-runs
+    routed_to: str | None = None  # a routed job (alias or provider_id "auto"): the model it runs on
+    route_reason: str | None = None  # why it runs there: "cheapest available", "failover: ..."
 
 
 class JobList(msgspec.Struct, kw_only=True):
@@ -118,6 +121,7 @@ def job_out(job: Job, waiting: Waiting | None = None) -> JobOut:
         waiting_reason=waiting.reason if waiting else None,
         waiting_until=utc_or_none(waiting.until) if waiting else None,
         retried_from=job.retried_from,
+        routed_to=job.routed_to, route_reason=job.route.reason if job.route is not None else None,
     )
 
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 
 STEP_MODULES = ("steps_accounts", "steps_admin", "steps_api_keys", "steps_assets", "steps_billing", "steps_auth",
-                "steps_common", "steps_jobs", "steps_jobs_more", "steps_models", "steps_password", "steps_providers", "steps_recovery",
-                "steps_webhooks", "support")
+                "steps_common", "steps_jobs", "steps_jobs_more", "steps_models", "steps_password", "steps_providers",
+                "steps_recovery", "steps_routing", "steps_webhooks", "support")
 # before the imports below: failed checks in steps then say what they compared
 pytest.register_assert_rewrite(*(f"tests.acceptance.{name}" for name in STEP_MODULES))
 
@@ -32,6 +32,7 @@ from tests.acceptance.steps_models import *  # noqa: E402, F403
 from tests.acceptance.steps_password import *  # noqa: E402, F403
 from tests.acceptance.steps_providers import *  # noqa: E402, F403
 from tests.acceptance.steps_recovery import *  # noqa: E402, F403
+from tests.acceptance.steps_routing import *  # noqa: E402, F403
 from tests.acceptance.steps_webhooks import *  # noqa: E402, F403
 from tests.acceptance.wirings import WIRINGS, make_wiring  # noqa: E402
 from tests.support.wiring import Wiring  # noqa: E402

@@ -17,6 +17,7 @@ from domain.jobs import Job, JobPhase, JobStatus, OperationType
 from domain.pagination import Cursor, decode_cursor
 from domain.ports import JobFilter, UnitOfWorkFactory
 from domain.quotas import QuotaPolicy
+from domain.routing import JobRoute
 from tests.contract.builders import T0, account, add_user, at, job
 
 LEASE = at(300)
@@ -78,7 +79,9 @@ def test_a_job_reads_back_as_it_was_added(uow_factory: UnitOfWorkFactory, runner
             excluded_account_ids=("x", "y"), submission_id="sub", provider_job_id="pj",
             result_asset_ids=("r1",), cost_estimate=12, hold_id="hold", idempotency_key="key",
             request_fingerprint="f" * 64, lease_token="tok", lease_expires_at=at(90),
-            started_at=at(61), completed_at=at(99), updated_at=at(99), version=4,
+            started_at=at(61), completed_at=at(99), updated_at=at(99), version=4, model="sim/image",
+            route=JobRoute(candidates=("sim/image", "sim_b/image"), failed=("sim_b/image",),
+                           reason="failover: sim_b circuit open", params={"prompt": "p", "n": [1.5]}, held=3),
         )
         await add_jobs(uow_factory, parent, full)
         assert await stored(uow_factory, full.id) == full
