@@ -128,12 +128,16 @@ async def claim_and_reserve(conn: AsyncConnection, now: datetime, lease_token: s
         convert(row, Job) for row in await conn.execute(PENDING_CANDIDATES, {"now": now, "limit": room})]
     placed: list[Placement] = []
     if pending:
-        pool = [convert(row, ProviderAccount) for row in await conn.execute(
-            LOCK_ACCOUNTS, {"providers": sorted({j.provider_id for j in pending})})]
-        user_ids = sorted({j.user_id for j in pending})
+        providers, user_ids = sorted({j.provider_id for j in pending}), sorted({j.user_id for j in pending})
         slots: dict[str, int | None] = dict.fromkeys(user_ids, 0)
-        for row in await conn.execute(LOCK_USERS, {"user_ids": user_ids}):
-            slots[row.id] = room_under_limit(row.max_concurrent_jobs, row.running_jobs)
+        if conn.dialect.name == "postgresql":
+            pool, rooms = await _lock_accounts_and_users_pg(conn, providers, user_ids)
+            slots.update(rooms)
+        else:
+            pool = [convert(row, ProviderAccount) for row in await conn.execute(
+                LOCK_ACCOUNTS, {"providers": providers})]
+            for row in await conn.execute(LOCK_USERS, {"user_ids": user_ids}):
+                slots[row.id] = room_under_limit(row.max_concurrent_jobs, row.running_jobs)
         placed = plan_dispatch(pending, pool, slots, selection, now, room)
     leased = [(take_lease(job, lease_token, lease_until, now).unwrap(), job.version) for job in expired]
     leased += [(start_on(p, lease_token, lease_until, now), p.job.version) for p in placed]
@@ -202,3 +206,34 @@ async def _write_claims_pg(conn: AsyncConnection, leased: list[tuple[Job, int]],
         "now": now,
     }
     await conn.exec_driver_sql(WRITE_CLAIMS.sql, WRITE_CLAIMS.args(values))
+
+
+LOCK_ACCOUNTS_AND_USERS = Prepared.numbered(f"""
+WITH pool AS (
+    SELECT * FROM {accounts.name} WHERE provider_id = ANY(%(providers)s::text[])
+    ORDER BY id FOR NO KEY UPDATE
+),
+slots AS (
+    SELECT id, max_concurrent_jobs, running_jobs FROM users
+    WHERE id = ANY(%(user_ids)s::text[]) AND (SELECT count(*) FROM pool) >= 0
+    ORDER BY id FOR NO KEY UPDATE
+)
+SELECT (SELECT json_agg(pool)::text FROM pool) AS pool, (SELECT json_agg(slots)::text FROM slots) AS slots
+""")
+
+
+class _Slots(msgspec.Struct):
+    id: str
+    max_concurrent_jobs: int | None
+    running_jobs: int
+
+
+async def _lock_accounts_and_users_pg(conn: AsyncConnection, providers: list[str], user_ids: list[str]
+                                      ) -> tuple[list[ProviderAccount], dict[str, int | None]]:
+    """The candidates' accounts, then their users, locked in that order (the users' locks wait
+    for the accounts' scan): one statement instead of two."""
+    values = {"providers": providers, "user_ids": user_ids}
+    [row] = (await conn.exec_driver_sql(LOCK_ACCOUNTS_AND_USERS.sql, LOCK_ACCOUNTS_AND_USERS.args(values))).all()
+    pool = msgspec.json.decode(row.pool, type=list[ProviderAccount]) if row.pool else []
+    users_ = msgspec.json.decode(row.slots, type=list[_Slots]) if row.slots else []
+    return pool, {u.id: room_under_limit(u.max_concurrent_jobs, u.running_jobs) for u in users_}

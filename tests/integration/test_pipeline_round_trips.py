@@ -29,7 +29,7 @@ from tests.support.wiring import Wiring, memory_ports
 
 pytestmark = pytest.mark.postgres
 
-JOB_BUDGET = 12  # claim and reserve 8 (BEGIN, turn, 4 locking reads, one write, COMMIT), read 1, record the submission 1, attach 1, complete 1 (was 46); the poll starts from the job as attached
+JOB_BUDGET = 11  # claim and reserve 7 (BEGIN, turn, two locking job reads, accounts and users locked in one, one write, COMMIT), read 1, record the submission 1, attach 1, complete 1 (was 46); the poll starts from the job as attached
 POLL_BUDGET = 10  # re-claim 6 (BEGIN, turn, two locking reads, one write, COMMIT), read 1, next poll 3 (was 13)
 
 
