@@ -13,11 +13,13 @@ class AuditTrail:
         self._clock = clock
         self._ids = ids
 
+    def entry(self, actor_id: str | None, action: str, resource_type: str, resource_id: str,
+              **details: Any) -> AuditEntry:
+        return AuditEntry(
+            id=self._ids.new_id(), at=self._clock.now(), actor_id=actor_id, action=action,
+            resource_type=resource_type, resource_id=resource_id, details=details,
+        )
+
     async def record(self, uow: UnitOfWork, actor_id: str | None, action: str, resource_type: str,
                      resource_id: str, **details: Any) -> None:
-        await uow.audit.add(
-            AuditEntry(
-                id=self._ids.new_id(), at=self._clock.now(), actor_id=actor_id, action=action,
-                resource_type=resource_type, resource_id=resource_id, details=details,
-            )
-        )
+        await uow.audit.add(self.entry(actor_id, action, resource_type, resource_id, **details))

@@ -400,7 +400,68 @@ class AtomicSteps(Protocol):
         """The credential's user's live assets (`where.owner_id` is ignored), newest first."""
 
 
-class UnitOfWorkFactory(AtomicSteps, Protocol):
+class Leased(msgspec.Struct, frozen=True):
+    """A running job under the lease its worker holds, with its account (None once removed)
+    and its credit hold (as read with it: a completion checks it is still open)."""
+
+    job: Job
+    account: ProviderAccount | None
+    hold: CreditHold | None = None
+    submission: ProviderSubmission | None = None  # the one the job names
+
+
+class Completion(msgspec.Struct, frozen=True, kw_only=True):
+    """A successful attempt as the domain worked it out (application/pipeline/finish.py),
+    assuming the job's hold is still open and none of the new assets' bytes is already the
+    owner's: the adapter writes it whole or not at all."""
+
+    job: Job  # as domain.jobs.complete left it (its lease given up)
+    expected_version: int
+    lease_token: str  # the lease it was completed under
+    assets: tuple[Asset, ...]  # the new generated assets
+    edges: tuple[LineageEdge, ...]
+    hold: CreditHold | None  # settled by domain.ledger.capture
+    hold_txs: tuple[LedgerTransaction, ...]
+    account_id: str | None
+    generation_seconds: float
+    submission_id: str | None
+    raw_status: str | None
+    day: date
+    usage: UsageDelta
+    stored_bytes: int
+    audit: AuditEntry
+
+
+class CompleteStatus(StrEnum):
+    DONE = "done"
+    LEASE_LOST = "lease_lost"  # the job moved on (another version, another lease): nothing written
+    STALE = "stale"  # an assumption did not hold (hold settled, bytes already stored): nothing written
+
+
+class PipelineSteps(Protocol):
+    """The worker's hot steps, each one transaction of its own (in SQL on Postgres, one
+    statement: one round trip). Every write names the job's expected version and lease
+    token: a worker that lost its job changes nothing and is told so (False)."""
+
+    async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
+        """The job if it is processing under this lease token, with its account."""
+
+    async def record_submission(self, job: Job, expected_version: int, submission: ProviderSubmission) -> bool:
+        """Before the provider is called: the submission row and the job that names it."""
+
+    async def attach(self, job: Job, expected_version: int, provider_job_id: str) -> bool:
+        """The provider's answer: the job (already moved by `domain.jobs.attach`) and its
+        submission's provider job id."""
+
+    async def complete_job(self, completion: Completion) -> CompleteStatus:
+        """Atomically: the job saved under its lease, the new assets and their lineage, the
+        hold settled with its ledger transactions, the account's slot freed and its success
+        recorded (domain.accounts.record_success), the submission closed, the user's run
+        slot freed and stored bytes added, the day's usage, the audit entry and the job's
+        outbound webhook deliveries."""
+
+
+class UnitOfWorkFactory(AtomicSteps, PipelineSteps, Protocol):
     def __call__(self) -> UnitOfWork: ...
 
 

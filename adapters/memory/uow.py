@@ -7,7 +7,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from adapters import uow_steps
+from adapters import uow_pipeline, uow_steps
 from adapters.memory.accounts import InMemoryAccountRepository
 from adapters.memory.api_keys import InMemoryApiKeyRepository
 from adapters.memory.assets import (
@@ -38,10 +38,13 @@ from domain.ports import (
     AssetRepository,
     AuditRepository,
     Authorized,
+    CompleteStatus,
+    Completion,
     CreateOutcome,
     JobDraft,
     JobFilter,
     JobRepository,
+    Leased,
     LedgerRepository,
     LineageRepository,
     ModelRepository,
@@ -56,6 +59,7 @@ from domain.ports import (
     WebhookEndpointRepository,
     WebhookRepository,
 )
+from domain.providers import ProviderSubmission
 
 
 class InMemoryUnitOfWork:
@@ -158,3 +162,19 @@ class InMemoryUnitOfWorkFactory:
                           now: datetime) -> Authorized[Page[Asset]]:
         async with self() as uow:
             return await uow_steps.page_assets(uow, credential, where, after, limit, now)
+
+    async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
+        async with self() as uow:
+            return await uow_pipeline.read_leased(uow, job_id, lease_token)
+
+    async def record_submission(self, job: Job, expected_version: int, submission: ProviderSubmission) -> bool:
+        async with self() as uow:
+            return await uow_pipeline.record_submission(uow, job, expected_version, submission)
+
+    async def attach(self, job: Job, expected_version: int, provider_job_id: str) -> bool:
+        async with self() as uow:
+            return await uow_pipeline.attach(uow, job, expected_version, provider_job_id)
+
+    async def complete_job(self, completion: Completion) -> CompleteStatus:
+        async with self() as uow:
+            return await uow_pipeline.complete_job(uow, completion)

@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters import uow_pipeline
 from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.api_keys import SqlApiKeyRepository
@@ -22,6 +23,7 @@ from adapters.sql.outbound import (
     SqlWebhookDeliveryRepository,
     SqlWebhookEndpointRepository,
 )
+from adapters.sql.pipeline_pg import PostgresPipeline
 from adapters.sql.postgres_steps import PostgresSteps
 from adapters.sql.sqlite_steps import SqliteSteps
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
@@ -38,10 +40,13 @@ from domain.ports import (
     AssetRepository,
     AuditRepository,
     Authorized,
+    CompleteStatus,
+    Completion,
     CreateOutcome,
     JobDraft,
     JobFilter,
     JobRepository,
+    Leased,
     LedgerRepository,
     LineageRepository,
     ModelRepository,
@@ -56,6 +61,7 @@ from domain.ports import (
     WebhookEndpointRepository,
     WebhookRepository,
 )
+from domain.providers import ProviderSubmission
 
 
 class SqlUnitOfWork:
@@ -155,6 +161,9 @@ class SqlUnitOfWorkFactory:
         # the database thread each on SQLite.
         self._steps: PostgresSteps | SqliteSteps = (
             PostgresSteps(engine) if engine.dialect.name == "postgresql" else SqliteSteps(engine))
+        # The worker's hot steps: one statement each on Postgres; SQLite runs them over a
+        # unit of work (the in-memory adapter's code).
+        self._pipeline = PostgresPipeline(engine, box) if engine.dialect.name == "postgresql" else None
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.box)
@@ -182,3 +191,27 @@ class SqlUnitOfWorkFactory:
     async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
                           now: datetime) -> Authorized[Page[Asset]]:
         return await self._steps.page_assets(credential, where, after, limit, now)
+
+    async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
+        if self._pipeline is not None:
+            return await self._pipeline.read_leased(job_id, lease_token)
+        async with self() as uow:
+            return await uow_pipeline.read_leased(uow, job_id, lease_token)
+
+    async def record_submission(self, job: Job, expected_version: int, submission: ProviderSubmission) -> bool:
+        if self._pipeline is not None:
+            return await self._pipeline.record_submission(job, expected_version, submission)
+        async with self() as uow:
+            return await uow_pipeline.record_submission(uow, job, expected_version, submission)
+
+    async def attach(self, job: Job, expected_version: int, provider_job_id: str) -> bool:
+        if self._pipeline is not None:
+            return await self._pipeline.attach(job, expected_version, provider_job_id)
+        async with self() as uow:
+            return await uow_pipeline.attach(uow, job, expected_version, provider_job_id)
+
+    async def complete_job(self, completion: Completion) -> CompleteStatus:
+        if self._pipeline is not None:
+            return await self._pipeline.complete_job(completion)
+        async with self() as uow:
+            return await uow_pipeline.complete_job(uow, completion)

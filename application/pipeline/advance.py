@@ -19,13 +19,14 @@ from application.pipeline.wait import WaitForProvider
 from application.policy import AssetPolicy, PipelinePolicy
 from domain.accounts import FailureKind
 from domain.errors import DomainError, ErrorCode
-from domain.jobs import Job, JobPhase, JobStatus, requeue
+from domain.jobs import Job, JobPhase, requeue
 from domain.ports import (
     BlobStore,
     CircuitStates,
     Clock,
     EventBus,
     IdGenerator,
+    Leased,
     ProviderRegistry,
     RandomSource,
     UnitOfWorkFactory,
@@ -33,6 +34,8 @@ from domain.ports import (
 from domain.providers import ProviderFailure
 
 __all__ = ["AdvanceJob", "Step"]
+
+IN_HAND = 10_000  # jobs between their attach and their first poll, at most
 
 
 class AdvanceJob:
@@ -63,14 +66,27 @@ class AdvanceJob:
         self._submit = SubmitPhase(uow, InputStager(uow, blobs, clock), calls, clock, ids, events,
                                    self._finish, wait, catalog)
         self._poll = PollPhase(uow, calls, clock, policy, self._finish, wait)
+        self._in_hand: dict[str, Leased] = {}
 
     async def __call__(self, job_id: str, lease_token: str) -> Result[Step, DomainError]:
-        async with self._uow() as uow:  # one read for the job and its account
-            job = await uow.jobs.get(job_id)
-            leased = job is not None and job.status is JobStatus.PROCESSING and job.lease_token == lease_token
-            account = await uow.accounts.get(job.account_id) if leased and job and job.account_id else None
-        if job is None or not leased:
+        leased = self._in_hand.pop(job_id, None)
+        if leased is None or leased.job.lease_token != lease_token:
+            # The job, its account, hold and submission, in one read.
+            leased = await self._uow.read_leased(job_id, lease_token)
+        if leased is None:
             return Failure(lease_lost(job_id))
+        result = await self._step(leased)
+        attached = self._submit.attached.pop(job_id, None)
+        if attached is not None and result == Success(Step.CONTINUE) and len(self._in_hand) < IN_HAND:
+            # Its next step (the poll) starts from the job as this worker just saved it rather
+            # than reading it back: every write is still checked against the version and
+            # lease, so a job that moved on meanwhile only answers "lease lost" there.
+            job, submission = attached
+            self._in_hand[job_id] = Leased(job, leased.account, leased.hold, submission)
+        return result
+
+    async def _step(self, leased: Leased) -> Result[Step, DomainError]:
+        job, account = leased.job, leased.account
         client = self._providers.get(job.provider_id)
         if client is None:
             return await self._finish.fail_or_retry(job, None, ProviderFailure(
@@ -84,8 +100,8 @@ class AdvanceJob:
         if job.phase is JobPhase.SUBMIT:
             return await self._submit.submit(job, client, account)
         if job.phase is JobPhase.REATTACH:
-            return await self._submit.reattach(job, client, account)
-        return await self._poll(job, client, account)
+            return await self._submit.reattach(job, client, account, leased.submission)
+        return await self._poll(job, client, account, leased)
 
     async def _back_to_queue(self, job: Job) -> Result[Step, DomainError]:
         """A running job without an account (left by an older version that reserved after

@@ -20,12 +20,16 @@ from domain.clock import utc_day
 from domain.errors import DomainError
 from domain.events import AssetCreated, JobCompleted, JobFailed, JobRetrying, ProviderCompleted
 from domain.jobs import Job, JobStatus, complete, fail, requeue, retry_or_fail
+from domain.ledger import CreditHold, LedgerTransaction, capture
 from domain.lineage import Relation, edges_for_inputs
 from domain.ports import (
     BlobStore,
     Clock,
+    CompleteStatus,
+    Completion,
     EventBus,
     IdGenerator,
+    Leased,
     ProviderClient,
     RandomSource,
     UnitOfWork,
@@ -58,15 +62,80 @@ class Finish:
         self._events = events
 
     async def complete(self, job: Job, client: ProviderClient, account: ProviderAccount,
-                       status: RemoteStatus) -> Result[Step, DomainError]:
+                       status: RemoteStatus, leased: Leased | None = None) -> Result[Step, DomainError]:
         fetched = await fetch_outputs(client, self._blobs, status.outputs, self._asset_policy.limits.largest)
         if isinstance(fetched, Failure):
             return await self.fail_or_retry(job, account, fetched.failure(), blame_account=False)
+        if leased is not None and job.parent_job_id is None and (leased.hold is None) == (job.hold_id is None):
+            done = await self._complete_at_once(job, client, account, status, leased, fetched.unwrap())
+            if done is not None:
+                return done
+        return await self._complete_step_by_step(job, client, account, status, fetched.unwrap())
+
+    async def _complete_at_once(self, job: Job, client: ProviderClient, account: ProviderAccount,
+                                status: RemoteStatus, leased: Leased,
+                                fetched: list[FetchedOutput]) -> Result[Step, DomainError] | None:
+        """The whole success in one atomic step, worked out here with the domain's functions
+        from what was read with the lease (the hold, the submission). None when its
+        assumptions no longer hold (nothing written): then step by step."""
+        now = self._clock.now()
+        inputs = list(job.input_asset_ids)
+        new_assets = [self._asset(job, client, item, now) for item in fetched]
+        done = complete(job, tuple(a.id for a in new_assets), now).unwrap()
+        settled: CreditHold | None = None
+        txs: list[LedgerTransaction] = []
+        charged = 0
+        if leased.hold is not None:
+            captured = capture(leased.hold, job.cost_estimate, (self._ids.new_id(), self._ids.new_id()), now)
+            if isinstance(captured, Failure):
+                return None
+            settled, txs = captured.unwrap()
+            charged = settled.captured
+        started = leased.submission.submitted_at if leased.submission else job.started_at or now
+        stored = sum(a.size_bytes for a in new_assets)
+        outcome = await self._uow.complete_job(Completion(
+            job=done, expected_version=job.version, lease_token=job.lease_token or "", assets=tuple(new_assets),
+            edges=tuple(edge for asset in new_assets for edge in edges_for_inputs(
+                asset.id, inputs, str(job.operation_type), job.id, Relation.INPUT)),
+            hold=settled, hold_txs=tuple(txs), account_id=job.account_id,
+            generation_seconds=(now - started).total_seconds(),
+            submission_id=leased.submission.id if leased.submission else None, raw_status=status.raw_status,
+            day=utc_day(now), usage=UsageDelta(jobs_completed=1, assets_created=len(new_assets),
+                                               credits_spent=charged, bytes_stored=stored),
+            stored_bytes=stored,
+            audit=self._audit.entry(None, "job.complete", "job", job.id, account_id=account.id,
+                                    credits=charged, assets=[a.id for a in new_assets])))
+        if outcome is CompleteStatus.STALE:
+            return None
+        if outcome is CompleteStatus.LEASE_LOST:
+            return Failure(lease_lost(job.id))
+        after_commit = AfterCommit()
+        for asset in new_assets:
+            after_commit.add(AssetCreated(job_id=job.id, user_id=job.user_id, at=now, asset_id=asset.id))
+        after_commit.add(JobCompleted(job_id=job.id, user_id=job.user_id, at=now,
+                                      result_asset_ids=done.result_asset_ids))
+        await self._events.publish(ProviderCompleted(job_id=job.id, user_id=job.user_id, at=now,
+                                                     provider_job_id=job.provider_job_id or ""))
+        await after_commit.flush(self._events)
+        return Success(Step.DONE)
+
+    def _asset(self, job: Job, client: ProviderClient, item: FetchedOutput, now: datetime) -> Asset:
+        return Asset(
+            id=self._ids.new_id(), owner_id=job.user_id,
+            media_type=generated_media_type(job.operation_type, item.kind),
+            source=AssetSource.GENERATED, mime_type=item.kind.mime_type, size_bytes=item.blob.size,
+            sha256=item.blob.sha256, storage_key=item.blob.key, created_at=now, last_accessed_at=now,
+            provider_id=client.info.id, provider_asset_id=item.output.provider_asset_id,
+            job_id=job.id, workspace_id=job.workspace_id,
+        )
+
+    async def _complete_step_by_step(self, job: Job, client: ProviderClient, account: ProviderAccount,
+                                     status: RemoteStatus, fetched: list[FetchedOutput]) -> Result[Step, DomainError]:
         now = self._clock.now()
         after_commit = AfterCommit()
         async with self._uow() as uow:
             submission = await uow.submissions.get(job.submission_id or "")
-            assets = await self._store_assets(uow, job, client, fetched.unwrap(), after_commit, now)
+            assets = await self._store_assets(uow, job, client, fetched, after_commit, now)
             done = complete(job, tuple(a.id for a, _ in assets), now).unwrap()
             if not await uow.jobs.save(done, job.version):
                 return Failure(lease_lost(job.id))
@@ -109,14 +178,7 @@ class Finish:
             if existing is not None:
                 stored.append((existing, False))
                 continue
-            asset = Asset(
-                id=self._ids.new_id(), owner_id=job.user_id,
-                media_type=generated_media_type(job.operation_type, item.kind),
-                source=AssetSource.GENERATED, mime_type=item.kind.mime_type, size_bytes=item.blob.size,
-                sha256=item.blob.sha256, storage_key=item.blob.key, created_at=now, last_accessed_at=now,
-                provider_id=client.info.id, provider_asset_id=item.output.provider_asset_id,
-                job_id=job.id, workspace_id=job.workspace_id,
-            )
+            asset = self._asset(job, client, item, now)
             await uow.assets.add(asset)
             # A new asset has no descendants yet, so no edge to it can close a loop: no
             # cycle walk needed (link_inputs makes one per input for existing assets).

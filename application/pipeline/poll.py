@@ -11,7 +11,7 @@ from application.policy import PipelinePolicy
 from domain.accounts import FailureKind, ProviderAccount
 from domain.errors import DomainError
 from domain.jobs import Job
-from domain.ports import Clock, ProviderClient, UnitOfWorkFactory
+from domain.ports import Clock, Leased, ProviderClient, UnitOfWorkFactory
 from domain.providers import ProviderFailure, RemoteState
 
 STILL_WAITING = (FailureKind.TRANSIENT, FailureKind.RATE_LIMITED, FailureKind.UNAVAILABLE)
@@ -35,7 +35,8 @@ class PollPhase:
         self._finish = finish
         self._wait = wait
 
-    async def __call__(self, job: Job, client: ProviderClient, account: ProviderAccount) -> Result[Step, DomainError]:
+    async def __call__(self, job: Job, client: ProviderClient, account: ProviderAccount,
+                       leased: Leased | None = None) -> Result[Step, DomainError]:
         assert job.provider_job_id is not None
         answer = await self._calls.call(client.status(account.secret, job.provider_job_id), "status")
         if isinstance(answer, Failure):
@@ -54,7 +55,7 @@ class PollPhase:
                 return await self._finish.fail_or_retry(job, account, timed_out("the provider job"))
             return await self._wait(job)
         if status.state is RemoteState.SUCCEEDED:
-            return await self._finish.complete(job, client, account, status)
+            return await self._finish.complete(job, client, account, status, leased)
         cancelled = status.state is RemoteState.CANCELLED
         failure = status.failure or ProviderFailure(
             kind=FailureKind.INVALID if cancelled else FailureKind.TRANSIENT,

@@ -39,6 +39,8 @@ class SubmitPhase:
         self._events = events
         self._finish = finish
         self._wait = wait
+        # Jobs just attached, as saved, with their submission: AdvanceJob takes each out at once.
+        self.attached: dict[str, tuple[Job, ProviderSubmission]] = {}
 
     async def request_for(self, job: Job, reference: str, client: ProviderClient,
                           account: ProviderAccount) -> Result[SubmitRequest, ProviderFailure]:
@@ -73,22 +75,20 @@ class SubmitPhase:
         submission = ProviderSubmission(id=submission_id, job_id=job.id, account_id=account.id,
                                         attempt=job.attempts, submitted_at=now)
         recorded = record_submission(job, submission.id, now)
-        async with self._uow() as uow:
-            await uow.submissions.add(submission)
-            if not await uow.jobs.save(recorded, job.version):
-                return Failure(lease_lost(job.id))
-            await uow.commit()
+        if not await self._uow.record_submission(recorded, job.version, submission):
+            return Failure(lease_lost(job.id))
         saved = msgspec.structs.replace(recorded, version=job.version + 1)
-        return await self._send(saved, client, account, request.unwrap())
+        return await self._send(saved, client, account, request.unwrap(), submission)
 
-    async def reattach(self, job: Job, client: ProviderClient, account: ProviderAccount) -> Result[Step, DomainError]:
+    async def reattach(self, job: Job, client: ProviderClient, account: ProviderAccount,
+                       submission: ProviderSubmission | None = None) -> Result[Step, DomainError]:
         assert job.submission_id is not None
         found = await self._calls.call(client.find(account.secret, job.submission_id), "find")
         if isinstance(found, Failure):
             return await self._finish.fail_or_retry(job, account, found.failure())
         provider_job_id = found.unwrap()
         if provider_job_id is not None:
-            return await self._attach(job, client, account, provider_job_id)
+            return await self._attach(job, client, account, provider_job_id, submission)
         if not client.info.finds_by_reference:
             # The provider cannot tell whether it took this submission: sending it again could
             # start (and bill) a second remote job, and doing so on every recovery would never
@@ -100,33 +100,29 @@ class SubmitPhase:
         request = await self.request_for(job, job.submission_id, client, account)
         if isinstance(request, Failure):
             return await self._finish.fail_or_retry(job, account, request.failure())
-        return await self._send(job, client, account, request.unwrap())
+        return await self._send(job, client, account, request.unwrap(), submission)
 
     async def _send(self, job: Job, client: ProviderClient, account: ProviderAccount,
-                    request: SubmitRequest) -> Result[Step, DomainError]:
+                    request: SubmitRequest, submission: ProviderSubmission | None) -> Result[Step, DomainError]:
         answer = await self._calls.call(client.submit(account.secret, request), "submit")
         if isinstance(answer, Failure):
             failure = answer.failure()
             if failure.code == FailureCode.PROVIDER_TIMEOUT:
                 return await self._wait(job)  # the provider may have it: re-attach by reference later
             return await self._finish.fail_or_retry(job, account, failure)
-        return await self._attach(job, client, account, answer.unwrap())
+        return await self._attach(job, client, account, answer.unwrap(), submission)
 
     async def _attach(self, job: Job, client: ProviderClient, account: ProviderAccount,
-                      provider_job_id: str) -> Result[Step, DomainError]:
+                      provider_job_id: str, submission: ProviderSubmission | None) -> Result[Step, DomainError]:
         now = self._clock.now()
         attached = attach(job, provider_job_id, now)
-        async with self._uow() as uow:
-            submission = await uow.submissions.get(job.submission_id or "")
-            if submission is not None:
-                await uow.submissions.update(msgspec.structs.replace(submission, provider_job_id=provider_job_id))
-            saved = await uow.jobs.save(attached, job.version)
-            if saved:
-                await uow.commit()
-        if not saved:
+        if not await self._uow.attach(attached, job.version, provider_job_id):
             # Cancelled (or taken) meanwhile: do not leave an orphan running at the provider.
             await self._calls.best_effort(client.cancel(account.secret, provider_job_id))
             return Failure(lease_lost(job.id))
+        if submission is not None and submission.id == attached.submission_id:
+            self.attached[job.id] = (msgspec.structs.replace(attached, version=job.version + 1),
+                                     msgspec.structs.replace(submission, provider_job_id=provider_job_id))
         await self._events.publish(ProviderSubmitted(job_id=job.id, user_id=job.user_id, at=now,
                                                      account_id=account.id, provider_job_id=provider_job_id))
         return Success(Step.CONTINUE)

@@ -3,12 +3,13 @@ sim job costs from claim to completed, and what one poll of a job still running 
 
 These pin where the pipeline stands so it can only get cheaper; issue 10's goals (8 per
 job, a poll that writes nothing, one round trip per poll cycle) are lower still: see
-docs/DECISIONS.md, "Pipeline round trips"."""
+docs/DECISIONS.md, "The pipeline's steps (issue 10, pipeline side)"."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 
 import pytest
 
@@ -28,13 +29,16 @@ from tests.support.wiring import Wiring, memory_ports
 
 pytestmark = pytest.mark.postgres
 
-JOB_BUDGET = 46  # claim and reserve 10, submit 5 + 4, attach 5, read 4, complete 17, webhook outbox 1 (was 48)
-POLL_BUDGET = 13  # re-claim 5, read 4, next poll 3, plus the shared claim's BEGIN (was 14)
+JOB_BUDGET = 11  # claim and reserve 7 (BEGIN, turn, two locking job reads, accounts and users locked in one, one write, COMMIT), read 1, record the submission 1, attach 1, complete 1 (was 46); the poll starts from the job as attached
+POLL_BUDGET = 10  # re-claim 6 (BEGIN, turn, two locking reads, one write, COMMIT), read 1, next poll 3 (was 13)
 
 
 async def create(w: Wiring, actor: ActorStub, latency_ms: int) -> Job:
+    """A prompt of its own: outputs the owner does not have yet (bytes they already have
+    take the step-by-step completion, which reuses their asset)."""
     created = await w.get(CreateJob)(actor, JobRequest(provider_id="sim", operation_type="text_to_image",
-                                                       params={"prompt": "x", "sim_latency_ms": latency_ms}))
+                                                       params={"prompt": uuid.uuid4().hex,
+                                                               "sim_latency_ms": latency_ms}))
     return created.unwrap().job
 
 
