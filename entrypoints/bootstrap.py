@@ -45,7 +45,7 @@ from application.jobs.create import CreateJob
 from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
-from application.jobs.waiting import ExplainWait, UsableProviders
+from application.jobs.waiting import ShowJob, UsableProviders
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
 from application.pipeline.run import DrainOnce, RunJob
@@ -89,7 +89,7 @@ USE_CASES: tuple[type, ...] = (
     RegisterUser, LogIn, RefreshSession, LogOut, ListSessions, RevokeSession, RevokeAllSessions,
     Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin, FirstRunSetup,
     FindUserByEmail, ReadAccessToken,
-    CreateJob, QuoteJob, CancelJob, GetJob, ListJobs, ExplainWait, UsableProviders,
+    CreateJob, QuoteJob, CancelJob, GetJob, ListJobs, ShowJob, UsableProviders,
     ClaimJobs, AdvanceJob, RunJob, DrainOnce, AcceptWebhook,
     UploadAsset, GetAsset, ListAssets, AssetContent, DeleteAsset, GetLineage,
     CreateAccount, ListAccounts, GetAccount, UpdateAccount, DeleteAccount, AddAccountCredits,

@@ -18,7 +18,7 @@ from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
-from application.jobs.waiting import ExplainWait
+from application.jobs.waiting import ShowJob
 from domain.events import TERMINAL_EVENTS, DomainEvent, event_name
 from domain.jobs import Job, JobStatus, OperationType
 from domain.ports import EventBus
@@ -74,13 +74,12 @@ async def my_jobs(request: Request[Any, Any, Any], principal: NamedDependency[Pr
     return JobList(items=[job_out(j) for j in page.items], next_cursor=page.next_cursor)
 
 
-@get("/{job_id:str}", operation_id="getJob", summary="One job", description=f"{doc(GetJob)}\n\n{doc(ExplainWait)}",
-     dependencies=uses(get_job=GetJob, explain_wait=ExplainWait), responses=problems(401, 404),
-     opt=CHECKED_IN_STEP)
+@get("/{job_id:str}", operation_id="getJob", summary="One job", description=doc(ShowJob),
+     dependencies=uses(show_job=ShowJob), responses=problems(401, 404), opt=CHECKED_IN_STEP)
 async def one_job(job_id: FromPath[str], principal: NamedDependency[Principal],
-                  get_job: NamedDependency[GetJob], explain_wait: NamedDependency[ExplainWait]) -> JobOut:
-    job = ok(await get_job(principal, job_id))
-    return job_out(job, await explain_wait(job))
+                  show_job: NamedDependency[ShowJob]) -> JobOut:
+    job, waiting = ok(await show_job(principal, job_id))
+    return job_out(job, waiting)
 
 
 @post("/{job_id:str}/cancel", operation_id="cancelJob", status_code=200, summary="Cancel a job", description=doc(CancelJob),
