@@ -113,6 +113,14 @@ async def main() -> None:
                     if profile == name:
                         profiler.disable()
                         stats = pstats.Stats(profiler)
+                        by_package: dict[str, float] = {}
+                        for (file, _, _), (_, _, tottime, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+                            package = file.split("site-packages/")[-1].split("/")[0] if "site-packages" in file \
+                                else ("pixrelay" if "/work/" in file else ("builtins" if file == "~" else "stdlib"))
+                            by_package[package] = by_package.get(package, 0.0) + tottime
+                        total = sum(by_package.values())
+                        for package, spent in sorted(by_package.items(), key=lambda kv: -kv[1])[:14]:
+                            print(f"  {package:24s} {spent / total:6.1%}")
                         stats.sort_stats("tottime").print_stats(30)
                         stats.sort_stats("cumulative").print_stats(45)
 

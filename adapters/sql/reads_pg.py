@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import autocommit
@@ -139,13 +139,13 @@ JOB, SHOWN_JOB, ASSET, STANDING, JOBS, ASSETS, RELATIONS = map(
 
 
 async def _rows(engine: AsyncEngine, statements: dict[CredentialKind, Prepared], credential: Credential,
-                now: datetime, **values: Any) -> list[Row[Any]]:
+                now: datetime, **values: Any) -> list[asyncpg.Record]:
     statement = statements[credential.kind]
-    return await autocommit.fetch(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
+    return await autocommit.read(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
 
 
-def _entity(row: Row[Any], type_: type[T]) -> T | None:
-    data = {str(key): value for key, value in row._mapping.items() if key != "granted" and not key.startswith("w_")}
+def _entity(row: asyncpg.Record, type_: type[T]) -> T | None:
+    data = {str(key): value for key, value in row.items() if key != "granted" and not key.startswith("w_")}
     if data.get("id") is None:
         return None
     return msgspec.convert(data, type_)
@@ -156,36 +156,36 @@ async def read_relations(engine: AsyncEngine, credential: Credential, asset_ids:
                          now: datetime) -> Authorized[Relations]:
     [row] = await _rows(engine, RELATIONS, credential, now, asset_ids=list(asset_ids), parent_id=parent_job_id,
                         key=idempotency_key)
-    if not row.granted:
+    if not row["granted"]:
         return Authorized(False)
     return Authorized(True, Relations(
-        assets=msgspec.json.decode(row.assets, type=list[Asset]) if row.assets else [],
-        parent=msgspec.json.decode(row.parent, type=Job) if row.parent else None,
-        earlier=msgspec.json.decode(row.earlier, type=Job) if row.earlier else None))
+        assets=msgspec.json.decode(row["assets"], type=list[Asset]) if row["assets"] else [],
+        parent=msgspec.json.decode(row["parent"], type=Job) if row["parent"] else None,
+        earlier=msgspec.json.decode(row["earlier"], type=Job) if row["earlier"] else None))
 
 
 async def read_job(engine: AsyncEngine, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
     [row] = await _rows(engine, JOB, credential, now, id=job_id)
-    return Authorized(row.granted, _entity(row, Job) if row.granted else None)
+    return Authorized(row["granted"], _entity(row, Job) if row["granted"] else None)
 
 
 async def read_shown_job(engine: AsyncEngine, credential: Credential, job_id: str,
                          now: datetime) -> Authorized[ShownJob]:
     [row] = await _rows(engine, SHOWN_JOB, credential, now, id=job_id)
-    job = _entity(row, Job) if row.granted else None
+    job = _entity(row, Job) if row["granted"] else None
     if job is None:
-        return Authorized(row.granted)
+        return Authorized(row["granted"])
     if job.status is not JobStatus.PENDING:
         return Authorized(True, ShownJob(job=job))
     return Authorized(True, ShownJob(job=job, wait=WaitInputs(
-        parent=msgspec.json.decode(row.w_parent, type=Job) if row.w_parent else None,
-        max_concurrent_jobs=row.w_max_concurrent_jobs, running_jobs=row.w_running_jobs,
-        accounts=msgspec.json.decode(row.w_accounts, type=list[ProviderAccount]) if row.w_accounts else [])))
+        parent=msgspec.json.decode(row["w_parent"], type=Job) if row["w_parent"] else None,
+        max_concurrent_jobs=row["w_max_concurrent_jobs"], running_jobs=row["w_running_jobs"],
+        accounts=msgspec.json.decode(row["w_accounts"], type=list[ProviderAccount]) if row["w_accounts"] else [])))
 
 
 async def read_asset(engine: AsyncEngine, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
     [row] = await _rows(engine, ASSET, credential, now, id=asset_id)
-    return Authorized(row.granted, _entity(row, Asset) if row.granted else None)
+    return Authorized(row["granted"], _entity(row, Asset) if row["granted"] else None)
 
 
 async def read_standing(engine: AsyncEngine, credential: Credential, now: datetime) -> Authorized[Standing]:
@@ -193,7 +193,7 @@ async def read_standing(engine: AsyncEngine, credential: Credential, now: dateti
     rows = await _rows(engine, STANDING, credential, now, day=day)
     if not rows:
         return Authorized(False)
-    data = {str(key): value for key, value in rows[0]._mapping.items()}
+    data = {str(key): value for key, value in rows[0].items()}
     usage = {name: data.pop(f"d_{name}") or 0 for name in
              ("jobs_created", "jobs_completed", "assets_created", "credits_spent", "bytes_stored")}
     balance = CreditBalance(data["id"], data.pop("b_available") or 0, data.pop("b_held") or 0)
@@ -203,8 +203,8 @@ async def read_standing(engine: AsyncEngine, credential: Credential, now: dateti
                                      balance=balance))
 
 
-def _page(rows: list[Row[Any]], type_: type[T], limit: int, key: Any) -> Authorized[Page[T]]:
-    if not rows or not rows[0].granted:
+def _page(rows: list[asyncpg.Record], type_: type[T], limit: int, key: Any) -> Authorized[Page[T]]:
+    if not rows or not rows[0]["granted"]:
         return Authorized(False)
     items = [item for item in (_entity(row, type_) for row in rows) if item is not None]
     more = len(items) > limit
