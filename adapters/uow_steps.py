@@ -12,7 +12,7 @@ import msgspec
 from domain.assets import Asset
 from domain.clock import utc_day
 from domain.credentials import Credential, grants
-from domain.jobs import Job
+from domain.jobs import Job, JobStatus
 from domain.pagination import Cursor, Page
 from domain.ports import (
     AssetFilter,
@@ -22,8 +22,10 @@ from domain.ports import (
     JobDraft,
     JobFilter,
     Relations,
+    ShownJob,
     Standing,
     UnitOfWork,
+    WaitInputs,
 )
 from domain.quotas import within
 from domain.users import User
@@ -72,6 +74,23 @@ async def read_job(uow: UnitOfWork, credential: Credential, job_id: str, now: da
         return Authorized(False)
     job = await uow.jobs.get(job_id)
     return Authorized(True, job if job is not None and job.user_id == credential.user_id else None)
+
+
+async def read_shown_job(uow: UnitOfWork, credential: Credential, job_id: str,
+                         now: datetime) -> Authorized[ShownJob]:
+    user = await granted_user(uow, credential, now)
+    if user is None:
+        return Authorized(False)
+    job = await uow.jobs.get(job_id)
+    if job is None or job.user_id != user.id:
+        return Authorized(True, None)
+    if job.status is not JobStatus.PENDING:
+        return Authorized(True, ShownJob(job=job))
+    parent = await uow.jobs.get(job.parent_job_id) if job.parent_job_id is not None else None
+    accounts = [msgspec.structs.replace(a, secret="") for a in await uow.accounts.candidates(job.provider_id, user.id)]
+    return Authorized(True, ShownJob(job=job, wait=WaitInputs(
+        parent=parent if parent is not None and parent.user_id == user.id else None,
+        max_concurrent_jobs=user.quota.max_concurrent_jobs, running_jobs=user.running_jobs, accounts=accounts)))
 
 
 async def read_asset(uow: UnitOfWork, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:

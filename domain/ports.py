@@ -363,6 +363,25 @@ class Relations(msgspec.Struct, frozen=True, kw_only=True):
     earlier: Job | None = None
 
 
+class WaitInputs(msgspec.Struct, frozen=True, kw_only=True):
+    """What dispatch's `why_waiting` needs about a pending job, read with the job: its parent
+    (if the user's), its user's concurrent-job limit and running jobs, and the provider's
+    accounts the user may use (shared or their own), oldest first, their secrets not read
+    (an empty `secret`)."""
+
+    parent: Job | None = None
+    max_concurrent_jobs: int | None = None
+    running_jobs: int = 0
+    accounts: list[ProviderAccount] = msgspec.field(default_factory=list)
+
+
+class ShownJob(msgspec.Struct, frozen=True, kw_only=True):
+    """A job as GET shows it: for a pending job, with what explains its wait."""
+
+    job: Job
+    wait: WaitInputs | None = None
+
+
 class AtomicSteps(Protocol):
     """The request path's steps, each one transaction of its own with its credential check
     inside (in SQL, one statement: one round trip). Every rule they apply is a domain
@@ -384,6 +403,9 @@ class AtomicSteps(Protocol):
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         """The job, if it is the credential's user's."""
+
+    async def read_shown_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[ShownJob]:
+        """The job, if it is the credential's user's, and when it is pending its WaitInputs."""
 
     async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
         """The asset, if it is the credential's user's and not deleted."""

@@ -47,7 +47,7 @@ from application.jobs.create import CreateJob
 from application.jobs.manage import DeleteJob, RetryJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
-from application.jobs.waiting import ExplainWait, UsableProviders
+from application.jobs.waiting import ShowJob, UsableProviders
 from application.models.admin import AddModel, ChangeModel, RemoveModel
 from application.models.catalog import BuiltinModels, ModelCatalog
 from application.models.queries import GetModel, ListModels
@@ -105,7 +105,7 @@ USE_CASES: tuple[type, ...] = (
     RegisterUser, LogIn, RefreshSession, LogOut, ListSessions, RevokeSession, RevokeAllSessions,
     Authenticate, GetProfile, ListUsers, UpdateUser, GrantCredits, EnsureAdmin, FirstRunSetup,
     FindUserByEmail, ReadAccessToken,
-    CreateJob, QuoteJob, CancelJob, GetJob, ListJobs, ExplainWait, UsableProviders,
+    CreateJob, QuoteJob, CancelJob, GetJob, ListJobs, ShowJob, UsableProviders,
     ClaimJobs, AdvanceJob, RunJob, DrainOnce, AcceptWebhook,
     UploadAsset, GetAsset, ListAssets, AssetContent, DeleteAsset, GetLineage,
     CreateAccount, ListAccounts, GetAccount, UpdateAccount, DeleteAccount, AddAccountCredits,

@@ -51,6 +51,7 @@ from domain.ports import (
     ProviderUploadRepository,
     Relations,
     SessionRepository,
+    ShownJob,
     Standing,
     SubmissionRepository,
     UsageRepository,
@@ -144,6 +145,10 @@ class InMemoryUnitOfWorkFactory:
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         async with self() as uow:
             return await uow_steps.read_job(uow, credential, job_id, now)
+
+    async def read_shown_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[ShownJob]:
+        async with self() as uow:
+            return await uow_steps.read_shown_job(uow, credential, job_id, now)
 
     async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
         async with self() as uow:

@@ -12,7 +12,16 @@ from domain.assets import Asset
 from domain.credentials import Credential
 from domain.jobs import Job
 from domain.pagination import Cursor, Page
-from domain.ports import AssetFilter, Authorized, CreateOutcome, JobDraft, JobFilter, Relations, Standing
+from domain.ports import (
+    AssetFilter,
+    Authorized,
+    CreateOutcome,
+    JobDraft,
+    JobFilter,
+    Relations,
+    ShownJob,
+    Standing,
+)
 
 
 class PostgresSteps:
@@ -28,6 +37,9 @@ class PostgresSteps:
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await reads_pg.read_job(self._engine, credential, job_id, now)
+
+    async def read_shown_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[ShownJob]:
+        return await reads_pg.read_shown_job(self._engine, credential, job_id, now)
 
     async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
         return await reads_pg.read_asset(self._engine, credential, asset_id, now)

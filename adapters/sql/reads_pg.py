@@ -13,21 +13,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import asyncpg
 import msgspec
-from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import autocommit
 from adapters.sql.credentials import CONDITIONS, credential_args
 from adapters.sql.prepared import Prepared
+from adapters.sql.tables import accounts
 from adapters.sql.users import QUOTA_FIELDS
+from domain.accounts import ProviderAccount
 from domain.assets import Asset
 from domain.clock import utc_day
 from domain.credentials import Credential, CredentialKind
-from domain.jobs import Job
+from domain.jobs import Job, JobStatus
 from domain.ledger import CreditBalance
 from domain.pagination import Cursor, Page, encode_cursor
-from domain.ports import AssetFilter, Authorized, JobFilter, Relations, Standing
+from domain.ports import AssetFilter, Authorized, JobFilter, Relations, ShownJob, Standing, WaitInputs
 from domain.quotas import DailyUsage, QuotaPolicy
 from domain.users import User
 
@@ -39,6 +41,25 @@ _GRANTED = "(SELECT EXISTS (SELECT 1 FROM actor) AS granted) g"
 _JOB = f"""{_ACTOR}
 SELECT g.granted, j.* FROM {_GRANTED}
 LEFT JOIN jobs j ON j.id = %(id)s::text AND j.user_id = (SELECT id FROM actor)
+"""
+
+# A pending job with what explains its wait (domain/dispatch.py why_waiting): its parent if
+# the user's, its user's limit and running jobs, the provider's accounts the user may use
+# (their secrets not read). A job in any other status reads none of it.
+ACCOUNT_COLUMNS = ", ".join(f"a.{c.name}" for c in accounts.columns if c.name != "secret") + ", '' AS secret"
+_PENDING = "j.status = 'pending'"
+_SHOWN_JOB = f"""{_ACTOR}
+SELECT g.granted, j.*,
+    w.max_concurrent_jobs AS w_max_concurrent_jobs, w.running_jobs AS w_running_jobs,
+    (SELECT row_to_json(p)::text FROM jobs p
+     WHERE {_PENDING} AND p.id = j.parent_job_id AND p.user_id = j.user_id) AS w_parent,
+    (SELECT json_agg(c ORDER BY c.created_at, c.id)::text FROM (
+        SELECT {ACCOUNT_COLUMNS} FROM provider_accounts a
+        WHERE {_PENDING} AND a.provider_id = j.provider_id
+          AND (a.owner_user_id IS NULL OR a.owner_user_id = j.user_id)) c) AS w_accounts
+FROM {_GRANTED}
+LEFT JOIN jobs j ON j.id = %(id)s::text AND j.user_id = (SELECT id FROM actor)
+LEFT JOIN users w ON {_PENDING} AND w.id = j.user_id
 """
 
 _ASSET = f"""{_ACTOR}
@@ -113,18 +134,18 @@ def _per_kind(template: str) -> dict[CredentialKind, Prepared]:
             for kind, condition in CONDITIONS.items()}
 
 
-JOB, ASSET, STANDING, JOBS, ASSETS, RELATIONS = map(
-    _per_kind, (_JOB, _ASSET, _STANDING, _JOBS, _ASSETS, _RELATIONS))
+JOB, SHOWN_JOB, ASSET, STANDING, JOBS, ASSETS, RELATIONS = map(
+    _per_kind, (_JOB, _SHOWN_JOB, _ASSET, _STANDING, _JOBS, _ASSETS, _RELATIONS))
 
 
 async def _rows(engine: AsyncEngine, statements: dict[CredentialKind, Prepared], credential: Credential,
-                now: datetime, **values: Any) -> list[Row[Any]]:
+                now: datetime, **values: Any) -> list[asyncpg.Record]:
     statement = statements[credential.kind]
-    return await autocommit.fetch(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
+    return await autocommit.read(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
 
 
-def _entity(row: Row[Any], type_: type[T]) -> T | None:
-    data = {str(key): value for key, value in row._mapping.items() if key != "granted"}
+def _entity(row: asyncpg.Record, type_: type[T]) -> T | None:
+    data = {str(key): value for key, value in row.items() if key != "granted" and not key.startswith("w_")}
     if data.get("id") is None:
         return None
     return msgspec.convert(data, type_)
@@ -135,22 +156,36 @@ async def read_relations(engine: AsyncEngine, credential: Credential, asset_ids:
                          now: datetime) -> Authorized[Relations]:
     [row] = await _rows(engine, RELATIONS, credential, now, asset_ids=list(asset_ids), parent_id=parent_job_id,
                         key=idempotency_key)
-    if not row.granted:
+    if not row["granted"]:
         return Authorized(False)
     return Authorized(True, Relations(
-        assets=msgspec.json.decode(row.assets, type=list[Asset]) if row.assets else [],
-        parent=msgspec.json.decode(row.parent, type=Job) if row.parent else None,
-        earlier=msgspec.json.decode(row.earlier, type=Job) if row.earlier else None))
+        assets=msgspec.json.decode(row["assets"], type=list[Asset]) if row["assets"] else [],
+        parent=msgspec.json.decode(row["parent"], type=Job) if row["parent"] else None,
+        earlier=msgspec.json.decode(row["earlier"], type=Job) if row["earlier"] else None))
 
 
 async def read_job(engine: AsyncEngine, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
     [row] = await _rows(engine, JOB, credential, now, id=job_id)
-    return Authorized(row.granted, _entity(row, Job) if row.granted else None)
+    return Authorized(row["granted"], _entity(row, Job) if row["granted"] else None)
+
+
+async def read_shown_job(engine: AsyncEngine, credential: Credential, job_id: str,
+                         now: datetime) -> Authorized[ShownJob]:
+    [row] = await _rows(engine, SHOWN_JOB, credential, now, id=job_id)
+    job = _entity(row, Job) if row["granted"] else None
+    if job is None:
+        return Authorized(row["granted"])
+    if job.status is not JobStatus.PENDING:
+        return Authorized(True, ShownJob(job=job))
+    return Authorized(True, ShownJob(job=job, wait=WaitInputs(
+        parent=msgspec.json.decode(row["w_parent"], type=Job) if row["w_parent"] else None,
+        max_concurrent_jobs=row["w_max_concurrent_jobs"], running_jobs=row["w_running_jobs"],
+        accounts=msgspec.json.decode(row["w_accounts"], type=list[ProviderAccount]) if row["w_accounts"] else [])))
 
 
 async def read_asset(engine: AsyncEngine, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
     [row] = await _rows(engine, ASSET, credential, now, id=asset_id)
-    return Authorized(row.granted, _entity(row, Asset) if row.granted else None)
+    return Authorized(row["granted"], _entity(row, Asset) if row["granted"] else None)
 
 
 async def read_standing(engine: AsyncEngine, credential: Credential, now: datetime) -> Authorized[Standing]:
@@ -158,7 +193,7 @@ async def read_standing(engine: AsyncEngine, credential: Credential, now: dateti
     rows = await _rows(engine, STANDING, credential, now, day=day)
     if not rows:
         return Authorized(False)
-    data = {str(key): value for key, value in rows[0]._mapping.items()}
+    data = {str(key): value for key, value in rows[0].items()}
     usage = {name: data.pop(f"d_{name}") or 0 for name in
              ("jobs_created", "jobs_completed", "assets_created", "credits_spent", "bytes_stored")}
     balance = CreditBalance(data["id"], data.pop("b_available") or 0, data.pop("b_held") or 0)
@@ -168,8 +203,8 @@ async def read_standing(engine: AsyncEngine, credential: Credential, now: dateti
                                      balance=balance))
 
 
-def _page(rows: list[Row[Any]], type_: type[T], limit: int, key: Any) -> Authorized[Page[T]]:
-    if not rows or not rows[0].granted:
+def _page(rows: list[asyncpg.Record], type_: type[T], limit: int, key: Any) -> Authorized[Page[T]]:
+    if not rows or not rows[0]["granted"]:
         return Authorized(False)
     items = [item for item in (_entity(row, type_) for row in rows) if item is not None]
     more = len(items) > limit

@@ -33,12 +33,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql import reads_pg
 from adapters.sql.create_job_pg import arguments as create_arguments
 from adapters.sql.credentials import CONDITIONS, credential_args
-from adapters.sql.tables import UtcDateTime, assets, audit_log, credit_holds, jobs, ledger_transactions, users
+from adapters.sql.tables import (
+    UtcDateTime,
+    accounts,
+    assets,
+    audit_log,
+    credit_holds,
+    jobs,
+    ledger_transactions,
+    users,
+)
 from adapters.sql.users import QUOTA_FIELDS
+from domain.accounts import ProviderAccount
 from domain.assets import Asset
 from domain.clock import utc_day
 from domain.credentials import Credential, CredentialKind
-from domain.jobs import Job
+from domain.jobs import Job, JobStatus
 from domain.ledger import CreditBalance
 from domain.pagination import Cursor, Page, encode_cursor
 from domain.ports import (
@@ -49,7 +59,9 @@ from domain.ports import (
     JobDraft,
     JobFilter,
     Relations,
+    ShownJob,
     Standing,
+    WaitInputs,
 )
 from domain.quotas import DailyUsage, QuotaPolicy
 from domain.users import User
@@ -58,6 +70,7 @@ T = TypeVar("T")
 _PARAM = re.compile(r"%\((\w+)\)s(?:::[\w\[\]]+)*")
 _TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's SQLite DateTime storage format
 _COLUMN_TYPES = {column.name: column.type for table in (jobs, assets, users) for column in table.columns}
+_ACCOUNT_TYPES = {column.name: column.type for column in accounts.columns}
 
 
 def sqlite_text(template: str) -> str:
@@ -88,8 +101,8 @@ def _params(values: dict[str, Any]) -> dict[str, Any]:
     return {name: stored(value) for name, value in values.items()}
 
 
-def _loaded(name: str, value: Any) -> Any:
-    column_type = _COLUMN_TYPES.get(name)
+def _loaded(name: str, value: Any, types: dict[str, Any] = _COLUMN_TYPES) -> Any:
+    column_type = types.get(name)
     if value is None or column_type is None:
         return value
     if isinstance(column_type, UtcDateTime):
@@ -157,6 +170,37 @@ def _rows_positional(conn: sqlite3.Connection, sql: str, values: list[Any]) -> l
 def _read_job(conn: sqlite3.Connection, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
     [row] = _rows(conn, JOB[credential.kind], {**credential_args(credential, now), "id": job_id})
     return Authorized(bool(row["granted"]), _entity(row, Job) if row["granted"] else None)
+
+
+_PARENT = "SELECT * FROM jobs WHERE id = ? AND user_id = ?"
+_LIMIT = "SELECT max_concurrent_jobs, running_jobs FROM users WHERE id = ?"
+_ACCOUNTS = (f"SELECT {reads_pg.ACCOUNT_COLUMNS} FROM provider_accounts a WHERE a.provider_id = ?"
+             " AND (a.owner_user_id IS NULL OR a.owner_user_id = ?) ORDER BY a.created_at, a.id")
+
+
+def _read_shown_job(conn: sqlite3.Connection, credential: Credential, job_id: str,
+                    now: datetime) -> Authorized[ShownJob]:
+    """The job's statement and, for a pending job, three SELECTs, in one read transaction
+    (BEGIN, deferred: no write lock)."""
+    conn.execute("BEGIN")
+    try:
+        [row] = _rows(conn, JOB[credential.kind], {**credential_args(credential, now), "id": job_id})
+        job = _entity(row, Job) if row["granted"] else None
+        if job is None:
+            return Authorized(bool(row["granted"]))
+        if job.status is not JobStatus.PENDING:
+            return Authorized(True, ShownJob(job=job))
+        parent = _rows_positional(conn, _PARENT, [job.parent_job_id, job.user_id]) if job.parent_job_id else []
+        limit, running = conn.execute(_LIMIT, [job.user_id]).fetchone()
+        cursor = conn.execute(_ACCOUNTS, [job.provider_id, job.user_id])
+        names = [column[0] for column in cursor.description]
+        found = [msgspec.convert({n: _loaded(n, v, _ACCOUNT_TYPES) for n, v in zip(names, r, strict=True)},
+                                 ProviderAccount) for r in cursor]
+        return Authorized(True, ShownJob(job=job, wait=WaitInputs(
+            parent=_entity(parent[0], Job) if parent else None, max_concurrent_jobs=limit, running_jobs=running,
+            accounts=found)))
+    finally:
+        conn.execute("COMMIT")
 
 
 def _read_asset(conn: sqlite3.Connection, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
@@ -300,6 +344,9 @@ class SqliteSteps:
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await self._in_thread(_read_job, credential, job_id, now)
+
+    async def read_shown_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[ShownJob]:
+        return await self._in_thread(_read_shown_job, credential, job_id, now)
 
     async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
         return await self._in_thread(_read_asset, credential, asset_id, now)

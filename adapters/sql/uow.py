@@ -53,6 +53,7 @@ from domain.ports import (
     ProviderUploadRepository,
     Relations,
     SessionRepository,
+    ShownJob,
     Standing,
     SubmissionRepository,
     UsageRepository,
@@ -177,6 +178,9 @@ class SqlUnitOfWorkFactory:
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await self._steps.read_job(credential, job_id, now)
+
+    async def read_shown_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[ShownJob]:
+        return await self._steps.read_shown_job(credential, job_id, now)
 
     async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
         return await self._steps.read_asset(credential, asset_id, now)

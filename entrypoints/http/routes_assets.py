@@ -40,6 +40,7 @@ from entrypoints.http.deps import (
     ports_of,
     require_user,
     uses,
+    uses_after_caller,
 )
 from entrypoints.http.errors import ProblemException, ok, problems
 from entrypoints.http.multipart import FILE_FIELD, boundary_of, capped, open_upload, too_large
@@ -81,7 +82,7 @@ async def upload(request: Request[Any, Any, Any], principal: NamedDependency[Pri
     return Response(asset_out(outcome.asset), status_code=201 if outcome.created else 200)
 
 
-@get("/", operation_id="listAssets", summary="My assets", description=doc(ListAssets), dependencies=uses(list_assets=ListAssets),
+@get("/", operation_id="listAssets", summary="My assets", description=doc(ListAssets), dependencies=uses_after_caller(list_assets=ListAssets),
      opt=CHECKED_IN_STEP,
      responses=problems(401, 422))
 async def my_assets(principal: NamedDependency[Principal], list_assets: NamedDependency[ListAssets],
@@ -93,7 +94,7 @@ async def my_assets(principal: NamedDependency[Principal], list_assets: NamedDep
     return AssetList(items=[asset_out(a) for a in page.items], next_cursor=page.next_cursor)
 
 
-@get("/{asset_id:str}", operation_id="getAsset", summary="One asset", description=doc(GetAsset), dependencies=uses(get_asset=GetAsset),
+@get("/{asset_id:str}", operation_id="getAsset", summary="One asset", description=doc(GetAsset), dependencies=uses_after_caller(get_asset=GetAsset),
      opt=CHECKED_IN_STEP,
      responses=problems(401, 404))
 async def one_asset(asset_id: FromPath[str], principal: NamedDependency[Principal],

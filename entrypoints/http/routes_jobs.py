@@ -18,11 +18,19 @@ from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob
 from application.jobs.queries import GetJob, ListJobs
 from application.jobs.quote import QuoteJob
-from application.jobs.waiting import ExplainWait
+from application.jobs.waiting import ShowJob
 from domain.events import TERMINAL_EVENTS, DomainEvent, event_name
 from domain.jobs import Job, JobStatus, OperationType
 from domain.ports import EventBus
-from entrypoints.http.deps import BEARER_SECURITY, CHECKED_IN_STEP, doc, ports_of, require_user, uses
+from entrypoints.http.deps import (
+    BEARER_SECURITY,
+    CHECKED_IN_STEP,
+    doc,
+    ports_of,
+    require_user,
+    uses,
+    uses_after_caller,
+)
 from entrypoints.http.errors import ok, problems
 from entrypoints.http.routes_jobs_more import CreatedBound, NamePrefix, check_query_times, remove
 from entrypoints.http.schemas_jobs import (
@@ -42,7 +50,7 @@ STATUS_EVENT = "job.status"
 
 
 @post("/", operation_id="createJob", status_code=202, summary="Submit a job", description=doc(CreateJob), opt=CHECKED_IN_STEP,
-      dependencies=uses(create_job=CreateJob), responses=problems(401, 402, 404, 409, 422, 429))
+      dependencies=uses_after_caller(create_job=CreateJob), responses=problems(401, 402, 404, 409, 422, 429))
 async def submit(data: JSONBody[JobIn], principal: NamedDependency[Principal], create_job: NamedDependency[CreateJob],
                  idempotency_key: Annotated[str | None, HeaderParameter(
                      name="Idempotency-Key", min_length=1, max_length=255,
@@ -58,7 +66,7 @@ async def quote(data: JSONBody[QuoteIn], quote_job: NamedDependency[QuoteJob]) -
     return quote_out(ok(await quote_job(data.to_request())))
 
 
-@get("/", operation_id="listJobs", summary="My jobs", description=doc(ListJobs), dependencies=uses(list_jobs=ListJobs),
+@get("/", operation_id="listJobs", summary="My jobs", description=doc(ListJobs), dependencies=uses_after_caller(list_jobs=ListJobs),
      responses=problems(401, 422), opt=CHECKED_IN_STEP)
 async def my_jobs(request: Request[Any, Any, Any], principal: NamedDependency[Principal],
                   list_jobs: NamedDependency[ListJobs],
@@ -74,13 +82,12 @@ async def my_jobs(request: Request[Any, Any, Any], principal: NamedDependency[Pr
     return JobList(items=[job_out(j) for j in page.items], next_cursor=page.next_cursor)
 
 
-@get("/{job_id:str}", operation_id="getJob", summary="One job", description=f"{doc(GetJob)}\n\n{doc(ExplainWait)}",
-     dependencies=uses(get_job=GetJob, explain_wait=ExplainWait), responses=problems(401, 404),
-     opt=CHECKED_IN_STEP)
+@get("/{job_id:str}", operation_id="getJob", summary="One job", description=doc(ShowJob),
+     dependencies=uses_after_caller(show_job=ShowJob), responses=problems(401, 404), opt=CHECKED_IN_STEP)
 async def one_job(job_id: FromPath[str], principal: NamedDependency[Principal],
-                  get_job: NamedDependency[GetJob], explain_wait: NamedDependency[ExplainWait]) -> JobOut:
-    job = ok(await get_job(principal, job_id))
-    return job_out(job, await explain_wait(job))
+                  show_job: NamedDependency[ShowJob]) -> JobOut:
+    job, waiting = ok(await show_job(principal, job_id))
+    return job_out(job, waiting)
 
 
 @post("/{job_id:str}/cancel", operation_id="cancelJob", status_code=200, summary="Cancel a job", description=doc(CancelJob),

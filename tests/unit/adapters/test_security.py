@@ -116,6 +116,27 @@ def test_the_hand_built_valid_token_passes_so_the_forgeries_fail_for_their_flaw(
     assert isinstance(issuer.verify(hs256(claims()), NOW), Success)
 
 
+def test_a_remembered_token_is_still_checked_against_the_clock_and_forgeries_of_it_fail() -> None:
+    remembering = JwtTokenIssuer(SECRET)
+    token = hs256(claims(nbf=T + 5))
+    assert isinstance(remembering.verify(token, NOW + timedelta(seconds=60)), Success)  # now remembered
+    assert isinstance(remembering.verify(token, NOW - timedelta(seconds=30)), Failure)  # not yet valid
+    assert isinstance(remembering.verify(token, NOW + timedelta(seconds=911)), Failure)  # expired since
+    for forged in (token[:-2] + ("AA" if not token.endswith("AA") else "BB"), token + "x", " " + token):
+        assert isinstance(remembering.verify(forged, NOW + timedelta(seconds=60)), Failure)
+    assert isinstance(remembering.verify(token, NOW + timedelta(seconds=60)), Success)
+
+
+def test_remembered_tokens_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("adapters.security.tokens.VERIFIED_TOKENS", 3)
+    remembering = JwtTokenIssuer(SECRET)
+    tokens = [hs256(claims(sid=f"s{i}")) for i in range(5)]
+    for token in tokens:
+        assert isinstance(remembering.verify(token, NOW), Success)
+    assert list(remembering._verified) == tokens[2:]
+    assert isinstance(remembering.verify(tokens[0], NOW), Success)  # checked afresh, still valid
+
+
 def test_short_secrets_are_refused() -> None:
     with pytest.raises(ValueError, match="32 bytes"):
         JwtTokenIssuer("too-short")
