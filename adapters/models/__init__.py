@@ -8,6 +8,7 @@ so a job naming only `provider_id` runs as it did before models existed.
 from __future__ import annotations
 
 from adapters.models.fal import FAL_MODELS
+from adapters.models.kling import KLING_MODELS
 from adapters.models.luma import LUMA_MODELS
 from adapters.models.openai_images import OPENAI_MODELS
 from adapters.models.pixverse import PIXVERSE_MODELS
@@ -19,5 +20,5 @@ from domain.models import Model
 
 BUILTIN_MODELS: tuple[Model, ...] = (
     *SIM_MODELS, *REPLICATE_MODELS, *FAL_MODELS, *OPENAI_MODELS, *RUNWAY_MODELS, *LUMA_MODELS, *VEO_MODELS,
-    *PIXVERSE_MODELS,
+    *PIXVERSE_MODELS, *KLING_MODELS,
 )

@@ -15,8 +15,9 @@ Documented endpoints used:
   external_task_id}`; POST /v1/videos/image2video `{model_name, image, prompt?, negative_prompt?,
   cfg_scale?, mode, duration, external_task_id}` where `image` is a URL Kling fetches. Both answer
   `{code, message, request_id, data: {task_id, task_status, task_info: {external_task_id},
-  created_at, updated_at}}`. `model_name` is a param (default kling-v1-6, which does both
-  operations in std and pro, 5 and 10 s); the enum is the documented one per endpoint.
+  created_at, updated_at}}`. `model_name` is the job's catalog model (adapters/models/kling.py;
+  default kling-v1-6, which does both operations in std and pro, 5 and 10 s); with the default
+  model it may still be given as a param, the enum being the documented one per endpoint.
   `cfg_scale` is refused with kling-v2* models (the docs: not supported on v2.x).
 - GET /v1/videos/text2video/{id} and /v1/videos/image2video/{id}: `data.task_status` submitted ->
   QUEUED, processing -> RUNNING, succeed -> SUCCEEDED with `data.task_result.videos[].url`
@@ -66,12 +67,12 @@ from returns.result import Failure, Result, Success
 from adapters.providers.api_client import ApiClient, Decode, ErrorAnswer, ErrorMapping, hs256_jwt, jwt_bearer
 from adapters.providers.httpio import (
     SafeDownloader,
-    checked_request,
     failure,
     json_object,
     malformed,
     retry_after_seconds,
 )
+from adapters.providers.model_request import model_request
 from domain.account_secrets import secret_fields
 from domain.accounts import FailureKind
 from domain.assets import Asset
@@ -195,13 +196,13 @@ def _image_url(ref: InputRef) -> str | None:
     return ref.provider_asset_id if (ref.provider_asset_id or "").startswith("https://") else None
 
 
-def submit_body(operation: OperationType, params: msgspec.Struct, inputs: tuple[InputRef, ...],
+def submit_body(operation: OperationType, params: msgspec.Struct | Mapping[str, Any], inputs: tuple[InputRef, ...],
                 reference: str) -> dict[str, Any] | ProviderFailure:
     """The create-task body: the typed params as Kling spells them, plus our reference."""
     if not _REFERENCE.fullmatch(reference):
         return failure(FailureKind.INVALID, "INVALID_REFERENCE", f"not a usable external_task_id: {reference!r}")
     body: dict[str, Any] = {key: value for key, value in msgspec.to_builtins(params).items() if value is not None}
-    body["duration"] = str(body["duration"])
+    body["duration"] = str(body.get("duration", 5))
     if operation is OperationType.IMAGE_TO_VIDEO:
         image = _image_url(inputs[0])
         if image is None:
@@ -335,13 +336,15 @@ class KlingProvider:
         return KLING_INFO
 
     async def submit(self, secret: str, request: SubmitRequest) -> Result[str, ProviderFailure]:
-        checked = checked_request(KLING_INFO, request)
+        checked = model_request(KLING_INFO, request, DEFAULT_MODEL)
         if isinstance(checked, Failure):
             return Failure(checked.failure())
         _, params = checked.unwrap()
         body = submit_body(request.operation_type, params, request.inputs, request.reference)
         if isinstance(body, ProviderFailure):
             return Failure(body)
+        if request.model is not None and request.model != DEFAULT_MODEL:
+            body["model_name"] = request.model
         endpoint = _ENDPOINTS[request.operation_type]
         created = await self._api.send(secret, "POST", f"/v1/videos/{endpoint}", json=body)
         return created.map(lambda data: f"{endpoint}:{data['task_id']}")

@@ -8,13 +8,14 @@ from returns.result import Failure, Result, Success
 from application.actor import Actor
 from application.assets.queries import GetAsset
 from application.jobs.create import CreateJob, JobRequest
-from application.openai_compat.models import ImageAsk, resolve
+from application.models.catalog import ModelCatalog
+from application.openai_compat.models import CompatModel, ImageAsk, find_model, offered_models, resolve
 from application.openai_compat.wait import AwaitJob
 from application.policy import OpenAICompatPolicy
 from domain.assets import Asset
 from domain.errors import DomainError, ErrorCode
 from domain.jobs import Job, JobStatus
-from domain.ports import BlobStore, ProviderRegistry
+from domain.ports import BlobStore
 
 JOB_NAME_PREFIX = "openai:"
 
@@ -36,7 +37,7 @@ class ImagesOutcome(msgspec.Struct, frozen=True, kw_only=True):
 class RunImagesCall:
     """Generate or edit images for an OpenAI-compatible call, and wait for them.
 
-    - The OpenAI `model` maps to a provider, an operation and its params
+    - The OpenAI `model` maps to a catalog model, an operation and its params
       (`application/openai_compat/models.py`); an unknown model is NOT_FOUND, an option the
       model cannot honour a VALIDATION_ERROR naming it.
     - The job is created by CreateJob, so the credential, quotas, credits, idempotency,
@@ -48,25 +49,29 @@ class RunImagesCall:
     """
 
     def __init__(self, create_job: CreateJob, await_job: AwaitJob, get_asset: GetAsset, blobs: BlobStore,
-                 providers: ProviderRegistry, policy: OpenAICompatPolicy) -> None:
+                 catalog: ModelCatalog, policy: OpenAICompatPolicy) -> None:
         self._create_job = create_job
         self._await_job = await_job
         self._get_asset = get_asset
         self._blobs = blobs
-        self._providers = providers
+        self._catalog = catalog
         self._policy = policy
 
-    def offered(self) -> list[str]:
-        return [info.id for info in self._providers.all()]
+    async def models(self) -> list[CompatModel]:
+        """The catalog's image models (of the providers this deployment runs)."""
+        return offered_models(await self._catalog.models())
+
+    async def model(self, name: str) -> CompatModel | None:
+        return find_model(name, await self._catalog.models())
 
     async def __call__(self, actor: Actor, model: str | None, ask: ImageAsk, *, inline: bool = False,
                        input_asset_id: str | None = None,
                        idempotency_key: str | None = None) -> Result[ImagesOutcome, DomainError]:
-        target = resolve(model, ask, self.offered())
+        target = resolve(model, ask, await self._catalog.models())
         if isinstance(target, Failure):
             return Failure(target.failure())
         chosen = target.unwrap()
-        request = JobRequest(provider_id=chosen.provider_id, operation_type=chosen.operation_type,
+        request = JobRequest(model=chosen.model, provider_id=chosen.provider_id, operation_type=chosen.operation_type,
                              params=chosen.params, name=f"{JOB_NAME_PREFIX}{model}"[:200],
                              input_asset_ids=[input_asset_id] if input_asset_id else [])
         created = await self._create_job(actor, request, idempotency_key)

@@ -1,16 +1,20 @@
 """OpenAI image model names -> pixrelay job requests: the ONE place that knows the mapping.
 
-`resolve(model, ask, offered)` turns an OpenAI `model` string and the request's options
-(n, size, quality, ...) into a provider, an operation and that provider's params. Today it
-is a small table over the existing providers; when the model catalog lands, this module is
-the one to switch to it. Anything the target cannot honour is a VALIDATION_ERROR naming the
-OpenAI parameter (a 400 in OpenAI's error shape); an unknown model is NOT_FOUND.
-The provider's own schema still checks the params when the job is created.
+`resolve(model, ask, catalog)` turns an OpenAI `model` string and the request's options
+(n, size, quality, ...) into a catalog model, an operation and that model's params. Any model
+of the catalog (application/models/catalog.py, only the providers this deployment runs)
+offering text_to_image (generations) or image_to_image (edits) is usable by its id or an
+alias. The models of the table below get their provider's own mapping of n/size/quality;
+any other model gets the prompt, and n, size, quality and OpenAI's other options only as
+fields its params schema has (n as its image-count field). Anything the target cannot honour
+is a VALIDATION_ERROR naming the OpenAI parameter (a 400 in OpenAI's error shape); an unknown
+model is NOT_FOUND. The model's own schema still checks the params when the job is created.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from math import gcd
 from typing import Any
@@ -20,8 +24,9 @@ from returns.result import Failure, Result, Success
 
 from domain.errors import DomainError, ErrorCode, validation
 from domain.jobs import OperationType
+from domain.models import Chosen, Model, ModelOperation, check_params
 
-# When the table was written: OpenAI's `created` for every model listed here.
+# When the table was written: OpenAI's `created` for every model listed.
 CATALOG_CREATED = 1_764_547_200  # 2025-12-01T00:00:00Z
 DEFAULT_QUALITIES = frozenset({"auto", "standard"})  # "the model's default": honoured everywhere
 MAX_N = 4  # every mapped provider takes 1..4 images per job
@@ -42,6 +47,7 @@ class ImageAsk(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
+    model: str  # the catalog model's id: what the job names, so its adapter sends that model
     provider_id: str
     operation_type: OperationType
     params: dict[str, Any]
@@ -52,12 +58,15 @@ Mapper = Callable[[ImageAsk], Result[dict[str, Any], DomainError]]
 
 @dataclass(frozen=True)
 class CompatModel:
+    """A catalog model as OpenAI's images API offers it."""
+
     id: str
     provider_id: str
     map_params: Mapper
     generates: bool = True
     edits: bool = True
     aliases: tuple[str, ...] = ()
+    checked_as: Model | None = None  # a model without a table entry: its params checked here, to blame an option
 
 
 def _count(ask: ImageAsk, name: str) -> Result[dict[str, Any], DomainError]:
@@ -200,35 +209,96 @@ def flux_fal_params(ask: ImageAsk) -> Result[dict[str, Any], DomainError]:
     return _combine(ask, _count(ask, "num_images"), Success(size))
 
 
-MODELS: tuple[CompatModel, ...] = (
-    CompatModel("sim/image", "sim", sim_params),
-    CompatModel("gpt-image-1", "openai_images", openai_params, aliases=("openai_images/gpt-image-1",)),
-    CompatModel("replicate/black-forest-labs/flux-schnell", "replicate", flux_schnell_replicate_params,
-                edits=False, aliases=("flux-schnell",)),
-    CompatModel("replicate/black-forest-labs/flux-kontext-pro", "replicate", flux_kontext_replicate_params,
-                generates=False, aliases=("flux-kontext-pro",)),
-    CompatModel("fal/fal-ai/flux/schnell", "fal", flux_fal_params, edits=False),
-    CompatModel("fal/fal-ai/flux/dev/image-to-image", "fal", flux_fal_params, generates=False),
-)
+COUNT_FIELDS = ("n", "num_images", "num_outputs")  # a model's image count, by the names providers use
+
+# The catalog models whose provider's params the OpenAI options are mapped onto field by field.
+MAPPED: dict[str, Mapper] = {
+    "sim/image": sim_params,
+    "openai_images/gpt-image-1": openai_params,
+    "openai_images/gpt-image-1-mini": openai_params,
+    "replicate/black-forest-labs/flux-schnell": flux_schnell_replicate_params,
+    "replicate/black-forest-labs/flux-kontext-pro": flux_kontext_replicate_params,
+    "fal/fal-ai/flux/schnell": flux_fal_params,
+    "fal/fal-ai/flux/dev/image-to-image": flux_fal_params,
+}
 
 
-def offered_models(offered: Collection[str]) -> list[CompatModel]:
-    """The models whose provider this deployment runs (`offered`: provider ids)."""
-    return [model for model in MODELS if model.provider_id in offered]
+def _fields(model: Model, operation: ModelOperation) -> frozenset[str]:
+    typed = operation.params_type or model.params_type
+    if typed is not None:
+        return frozenset(typed.__struct_fields__)
+    properties = (model.schema or {}).get("properties")
+    return frozenset(properties) if isinstance(properties, dict) else frozenset()
 
 
-def find_model(name: str, offered: Collection[str]) -> CompatModel | None:
-    for model in offered_models(offered):
-        if name == model.id or name in model.aliases:
-            return model
-    return None
+def field_params(fields: Collection[str]) -> Mapper:
+    """Any other model: the prompt, and each OpenAI option only as a field of its params."""
+    count = next((name for name in COUNT_FIELDS if name in fields), None)
+
+    def map_params(ask: ImageAsk) -> Result[dict[str, Any], DomainError]:
+        refused = _refuse_options(ask, fields)
+        if refused is not None:
+            return Failure(refused)
+        extra: dict[str, Any] = dict(ask.options)
+        for name, value in (("size", ask.size), ("quality", ask.quality)):
+            if value is None or value == "auto" or (name == "quality" and value in DEFAULT_QUALITIES):
+                if name in fields and value is not None and value != "auto":
+                    extra[name] = value
+                continue
+            if name not in fields:
+                return Failure(validation(f"{name} is not supported by this model", name))
+            extra[name] = value
+        if count is None:
+            if ask.n not in (None, 1):
+                return Failure(validation("n must be 1 for this model", "n"))
+            return _combine(ask, Success(extra))
+        return _combine(ask, _count(ask, count), Success(extra))
+
+    return map_params
 
 
-def resolve(name: str | None, ask: ImageAsk, offered: Collection[str]) -> Result[Target, DomainError]:
+def _operation(model: Model, operation_type: OperationType) -> ModelOperation | None:
+    return next((op for op in model.operations if op.operation_type == operation_type), None)
+
+
+def compat_model(model: Model) -> CompatModel | None:
+    """The catalog model as OpenAI's images API offers it; None without image operations."""
+    generate = _operation(model, OperationType.TEXT_TO_IMAGE)
+    edit = _operation(model, OperationType.IMAGE_TO_IMAGE)
+    if generate is None and edit is None:
+        return None
+    mapper = MAPPED.get(model.id)
+    if mapper is None:
+        fields = frozenset().union(*(_fields(model, op) for op in (generate, edit) if op is not None))
+        mapper = field_params(fields)
+    return CompatModel(model.id, model.provider_id, mapper, generates=generate is not None,
+                       edits=edit is not None, aliases=model.aliases,
+                       checked_as=None if model.id in MAPPED else model)
+
+
+def offered_models(catalog: Iterable[Model]) -> list[CompatModel]:
+    """The image models of the catalog (`catalog`: the models of the providers this deployment runs)."""
+    return [compat for compat in map(compat_model, catalog) if compat is not None]
+
+
+def find_model(name: str, catalog: Iterable[Model], edit: bool | None = None) -> CompatModel | None:
+    """By id first, else the first model with that alias (able to `edit` or generate, when given)."""
+    models = offered_models(catalog)
+    by_id = next((model for model in models if model.id == name), None)
+    if by_id is not None:
+        return by_id
+    table = list(MAPPED)  # an alias of several: the table's first (Replicate's flux-schnell, as before)
+    named = sorted((model for model in models if name in model.aliases),
+                   key=lambda model: table.index(model.id) if model.id in table else len(table))
+    able = [model for model in named if edit is None or (model.edits if edit else model.generates)]
+    return next(iter(able or named), None)
+
+
+def resolve(name: str | None, ask: ImageAsk, catalog: Iterable[Model]) -> Result[Target, DomainError]:
     """The job an OpenAI images call becomes."""
     if not name:
         return Failure(validation("model is required (GET /openai/v1/models lists them)", "model"))
-    model = find_model(name, offered)
+    model = find_model(name, catalog, ask.edit)
     if model is None:
         return Failure(DomainError(ErrorCode.NOT_FOUND, f"the model {name!r} does not exist here "
                                    "(GET /openai/v1/models lists them)", field="model"))
@@ -237,5 +307,29 @@ def resolve(name: str | None, ask: ImageAsk, offered: Collection[str]) -> Result
     if not ask.edit and not model.generates:
         return Failure(validation(f"the model {name!r} only edits images", "model"))
     operation = OperationType.IMAGE_TO_IMAGE if ask.edit else OperationType.TEXT_TO_IMAGE
-    return model.map_params(ask).map(
-        lambda params: Target(provider_id=model.provider_id, operation_type=operation, params=params))
+    mapped = model.map_params(ask)
+    if isinstance(mapped, Success) and model.checked_as is not None:
+        mapped = _checked_by_schema(model.checked_as, operation, ask, mapped.unwrap())
+    return mapped.map(lambda params: Target(
+        model=model.id, provider_id=model.provider_id, operation_type=operation, params=params))
+
+
+_FIELD = re.compile(r"\$\.(\w+)")
+
+
+def _checked_by_schema(model: Model, operation_type: OperationType, ask: ImageAsk,
+                       params: dict[str, Any]) -> Result[dict[str, Any], DomainError]:
+    """The model's schema refusing an option it has a field for is a 400 naming that option."""
+    operation = _operation(model, operation_type)
+    assert operation is not None  # resolve checked the model offers it
+    checked = check_params(Chosen(model, operation), params)
+    if isinstance(checked, Success):
+        return Success(params)
+    error = checked.failure()
+    named = _FIELD.search(error.detail)
+    field = named.group(1) if named else None
+    if field in COUNT_FIELDS and ask.n is not None:
+        return Failure(validation(f"n: {error.detail}", "n"))
+    if field is not None and field not in ask.params and (field in ("size", "quality") or field in ask.options):
+        return Failure(validation(error.detail, field))
+    return Failure(error)

@@ -36,13 +36,13 @@ from litestar.types import ExceptionHandlersMap
 from application.assets.upload import UploadAsset
 from application.auth.authenticate import Principal
 from application.openai_compat.images import ImagesOutcome, RunImagesCall
-from application.openai_compat.models import CATALOG_CREATED, find_model, offered_models
+from application.openai_compat.models import CATALOG_CREATED
 from application.policy import AssetPolicy, OpenAICompatPolicy, WebhookPolicy
 from domain.api_keys import Scope
 from domain.assets import SNIFFED_MIME_TYPES, MediaType
 from domain.errors import DomainError, ErrorCode, forbidden, validation
 from domain.jobs import JobStatus
-from entrypoints.http.deps import BEARER_SECURITY, container_of, ports_of, require_user, uses
+from entrypoints.http.deps import BEARER_SECURITY, container_of, require_user, uses
 from entrypoints.http.errors import EXCEPTION_HANDLERS, Problem, ProblemException, ok
 from entrypoints.http.multipart import boundary_of, capped, open_upload, too_large
 from entrypoints.http.schemas_openai import (
@@ -245,19 +245,20 @@ def edit_fields(fields: dict[str, str]) -> ImageGenerationIn:
 
 
 @get("/models", operation_id="openaiListModels", summary="Models (OpenAI)", responses=openai_errors(401, 403),
+     dependencies=uses(run_images=RunImagesCall),
      description="OpenAI's `GET /v1/models`: the image models this gateway's providers serve (their ids are "
                  "what `model` takes; some have aliases, e.g. `flux-schnell`).")
-async def models(request: Request[Any, Any, Any]) -> ModelList:
-    offered = [info.id for info in ports_of(request).providers.all()]
+async def models(run_images: NamedDependency[RunImagesCall]) -> ModelList:
     return ModelList(data=[ModelOut(id=m.id, created=CATALOG_CREATED, owned_by=m.provider_id)
-                           for m in offered_models(offered)])
+                           for m in await run_images.models()])
 
 
 @get("/models/{model:path}", operation_id="openaiGetModel", summary="One model (OpenAI)",
-     responses=openai_errors(401, 403, 404), description="OpenAI's `GET /v1/models/{model}` (an id or an alias).")
-async def one_model(request: Request[Any, Any, Any], model: FromPath[str]) -> ModelOut:
+     responses=openai_errors(401, 403, 404), dependencies=uses(run_images=RunImagesCall),
+     description="OpenAI's `GET /v1/models/{model}` (an id or an alias).")
+async def one_model(model: FromPath[str], run_images: NamedDependency[RunImagesCall]) -> ModelOut:
     name = model.lstrip("/")
-    found = find_model(name, [info.id for info in ports_of(request).providers.all()])
+    found = await run_images.model(name)
     if found is None:
         raise ProblemException(DomainError(ErrorCode.NOT_FOUND, f"the model {name!r} does not exist here",
                                            field="model"))

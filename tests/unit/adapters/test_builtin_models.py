@@ -10,6 +10,7 @@ import pytest
 from adapters.models import BUILTIN_MODELS
 from adapters.providers.fal import FalProvider
 from adapters.providers.httpio import SafeDownloader
+from adapters.providers.kling import KlingProvider
 from adapters.providers.luma import LumaProvider
 from adapters.providers.openai_images import OpenAIImagesProvider
 from adapters.providers.pixverse import PixverseProvider
@@ -31,6 +32,7 @@ def infos() -> list[ProviderInfo]:
         FalProvider(client, downloader, clock=clock), OpenAIImagesProvider(client, downloader, clock=clock),
         RunwayProvider(client, downloader, clock=clock), LumaProvider(client, downloader, clock=clock),
         VeoProvider(client, downloader, clock=clock), PixverseProvider(client, downloader, clock=clock),
+        KlingProvider(client, downloader, clock=clock),
     ]
     return [c.info for c in clients]
 
@@ -81,6 +83,12 @@ def test_no_built_in_offers_an_operation_its_provider_does_not(info: ProviderInf
     offered = {spec.operation_type for spec in info.operations}
     for model in (m for m in BUILTIN_MODELS if m.provider_id == info.id):
         assert set(model.operation_types) <= offered, model.id
+
+
+def test_every_provider_has_built_ins_kling_included() -> None:
+    assert len(INFOS) == 9
+    kling = {m.remote_id for m in BUILTIN_MODELS if m.provider_id == "kling"}
+    assert {"kling-v1-6", "kling-v2-master", "kling-v2-1"} <= kling
 
 
 def test_the_routing_aliases_name_models_on_several_providers() -> None:

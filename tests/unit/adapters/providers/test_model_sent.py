@@ -1,5 +1,5 @@
 """Every adapter sends the model a request names (its catalog model's remote id): in the URL
-(Replicate, fal, Veo) or the body's model field (OpenAI, Runway, Luma, PixVerse). A request
+(Replicate, fal, Veo) or the body's model field (OpenAI, Runway, Luma, PixVerse; Kling's `model_name`). A request
 naming no model sends the adapter's default, as before models existed."""
 
 from __future__ import annotations
@@ -18,12 +18,14 @@ from returns.result import Failure, Success
 from adapters.models import BUILTIN_MODELS
 from adapters.providers.fal import FalProvider
 from adapters.providers.httpio import SafeDownloader
+from adapters.providers.kling import KlingProvider
 from adapters.providers.luma import LumaProvider
 from adapters.providers.openai_images import OpenAIImagesProvider
 from adapters.providers.pixverse import PixverseProvider
 from adapters.providers.replicate import ReplicateProvider
 from adapters.providers.runway import RunwayProvider
 from adapters.providers.veo import VeoProvider
+from domain.account_secrets import encode_fields
 from domain.jobs import OperationType as Op
 from domain.models import find
 from domain.ports import ProviderClient
@@ -39,6 +41,8 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "luma": {"id": "0123abcd-0000-4000-8000-000000000000", "state": "queued"},
     "veo": {"name": "models/veo-3.0-generate-001/operations/op123"},
     "pixverse": {"ErrCode": 0, "ErrMsg": "success", "Resp": {"video_id": 42}},
+    "kling": {"code": 0, "message": "SUCCEED", "request_id": "r1",
+              "data": {"task_id": "task123", "task_status": "submitted"}},
 }
 FACTORIES: dict[str, Callable[[httpx.AsyncClient, SafeDownloader], ProviderClient]] = {
     "replicate": lambda c, d: ReplicateProvider(c, d, clock=lambda: NOW),
@@ -48,6 +52,7 @@ FACTORIES: dict[str, Callable[[httpx.AsyncClient, SafeDownloader], ProviderClien
     "luma": lambda c, d: LumaProvider(c, d, clock=lambda: NOW),
     "veo": lambda c, d: VeoProvider(c, d, clock=lambda: NOW),
     "pixverse": lambda c, d: PixverseProvider(c, d, clock=lambda: NOW),
+    "kling": lambda c, d: KlingProvider(c, d, clock=lambda: NOW),
 }
 
 
@@ -60,7 +65,8 @@ def send(provider_id: str, request: SubmitRequest) -> tuple[httpx.Request, Any]:
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(answer))
     adapter = FACTORIES[provider_id](client, SafeDownloader(client, max_bytes=1000))
-    result = asyncio.run(adapter.submit("secret-key", request))
+    secret = encode_fields({"access_key": "AK1", "secret_key": "SK" * 20}) if provider_id == "kling" else "secret-key"
+    result = asyncio.run(adapter.submit(secret, request))
     assert isinstance(result, Success), result
     assert len(sent) == 1
     return sent[0], json.loads(sent[0].content)
@@ -93,6 +99,8 @@ def request_for(model_id: str, operation: Op, **params: Any) -> SubmitRequest:
     ("veo/veo-3.0-fast-generate-001", Op.TEXT_TO_VIDEO, {"prompt": "fox"},
      "/models/veo-3.0-fast-generate-001:predictLongRunning", None),
     ("pixverse/v5", Op.TEXT_TO_VIDEO, {"prompt": "fox", "duration": 5}, "/openapi/v2/video/text/generate", "v5"),
+    ("kling/kling-v2-master", Op.TEXT_TO_VIDEO, {"prompt": "fox", "mode": "pro"}, "/v1/videos/text2video", None),
+    ("kling/kling-v2-1", Op.IMAGE_TO_VIDEO, {"prompt": "fox", "duration": 10}, "/v1/videos/image2video", None),
 ])
 def test_a_non_default_models_id_is_what_gets_sent(model_id: str, operation: Op, params: dict[str, Any],
                                                     url_ends: str, body_model: str | None) -> None:
@@ -101,10 +109,13 @@ def test_a_non_default_models_id_is_what_gets_sent(model_id: str, operation: Op,
         request = SubmitRequest(reference="sub-1", operation_type=operation, params=params, model=request.model,
                                 inputs=(InputRef(asset_id="a1", url="https://cdn.example/in.png",
                                                  mime_type="image/png"),))
-    sent, body = send(model_id.split("/")[0], request)
+    provider_id = model_id.split("/")[0]
+    sent, body = send(provider_id, request)
     assert str(sent.url).split("?")[0].endswith(url_ends), sent.url
     if body_model is not None:
         assert body["model"] == body_model
+    if provider_id == "kling":
+        assert body["model_name"] == model_id.split("/", 1)[1]
     assert "fox" in json.dumps(body)
     for key, value in params.items():  # another model's params go as they are
         if key != "prompt":
