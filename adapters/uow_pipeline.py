@@ -4,13 +4,23 @@ statements (adapters/sql/pipeline_pg.py) are checked against."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import msgspec
 
-from domain.accounts import record_success
+from domain.accounts import SelectionPolicy, record_success
+from domain.dispatch import ClaimedJobs
 from domain.jobs import Job, JobStatus
 from domain.ledger import HoldStatus
 from domain.ports import CompleteStatus, Completion, Leased, UnitOfWork
 from domain.providers import ProviderSubmission
+
+
+async def claim(uow: UnitOfWork, now: datetime, lease_token: str, lease_until: datetime, limit: int,
+                selection: SelectionPolicy) -> ClaimedJobs:
+    claimed = await uow.jobs.claim_and_reserve(now, lease_token, lease_until, limit, selection)
+    await uow.commit()
+    return claimed
 
 
 async def read_leased(uow: UnitOfWork, job_id: str, lease_token: str) -> Leased | None:

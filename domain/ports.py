@@ -465,6 +465,10 @@ class PipelineSteps(Protocol):
     statement: one round trip). Every write names the job's expected version and lease
     token: a worker that lost its job changes nothing and is told so (False)."""
 
+    async def claim(self, now: datetime, lease_token: str, lease_until: datetime, limit: int,
+                    selection: SelectionPolicy) -> ClaimedJobs:
+        """`JobRepository.claim_and_reserve` as a transaction of its own, committed."""
+
     async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
         """The job if it is processing under this lease token, with its account."""
 

@@ -3,6 +3,7 @@ retry may cure, as opposed to bugs: the API answers them with 503, the worker ba
 
 from __future__ import annotations
 
+import asyncpg
 from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.exceptions import HTTPClientError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -12,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (
     OSError,  # includes ConnectionError and TimeoutError
+    asyncpg.ConnectionDoesNotExistError,  # statements sent on the driver itself (hot paths)
     OperationalError, InterfaceError, PoolTimeout,
     RedisConnectionError, RedisTimeoutError,
     BotoConnectionError, HTTPClientError,
@@ -26,6 +28,8 @@ UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 def is_infrastructure_fault(error: BaseException) -> bool:
     if isinstance(error, INFRASTRUCTURE_ERRORS):
         return True
+    if isinstance(error, asyncpg.PostgresError):
+        return str(error.sqlstate or "").startswith(UNAVAILABLE_SQLSTATES)
     if not isinstance(error, DBAPIError):
         return False
     # asyncpg's "connection was closed in the middle of operation" (SQLSTATE 08003) reaches

@@ -26,8 +26,10 @@ from adapters.memory.outbound import (
 )
 from adapters.memory.store import InMemoryStore
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
+from domain.accounts import SelectionPolicy
 from domain.assets import Asset
 from domain.credentials import Credential
+from domain.dispatch import ClaimedJobs
 from domain.jobs import Job
 from domain.outbound import TerminalJob
 from domain.pagination import Cursor, Page
@@ -167,6 +169,11 @@ class InMemoryUnitOfWorkFactory:
                           now: datetime) -> Authorized[Page[Asset]]:
         async with self() as uow:
             return await uow_steps.page_assets(uow, credential, where, after, limit, now)
+
+    async def claim(self, now: datetime, lease_token: str, lease_until: datetime, limit: int,
+                    selection: SelectionPolicy) -> ClaimedJobs:
+        async with self() as uow:
+            return await uow_pipeline.claim(uow, now, lease_token, lease_until, limit, selection)
 
     async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
         async with self() as uow:

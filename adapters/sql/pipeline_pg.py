@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.security.secret_box import PlainSecretBox, SecretBox
 from adapters.sql import autocommit
+from adapters.sql.claim_pg import claim_in_four
 from adapters.sql.create_job_pg import abort_reason
 from adapters.sql.prepared import Prepared, insert_values, pg_type
 from adapters.sql.tables import (
@@ -43,7 +44,8 @@ from adapters.sql.tables import (
     lineage_edges,
     submissions,
 )
-from domain.accounts import AccountStatus, ProviderAccount
+from domain.accounts import AccountStatus, ProviderAccount, SelectionPolicy
+from domain.dispatch import ClaimedJobs
 from domain.jobs import Job, JobStatus
 from domain.ledger import CreditHold, HoldStatus, available_account, held_account
 from domain.outbound import EVENT_BITS, DeliveryStatus, delivery_id, terminal_job
@@ -242,6 +244,12 @@ class PostgresPipeline:
     async def _run(self, statement: Prepared, values: dict[str, Any]) -> Any:
         rows = await autocommit.fetch(self._engine, statement.sql, statement.args(values))
         return rows[0] if rows else None
+
+    async def claim(self, now: datetime, lease_token: str, lease_until: datetime, limit: int,
+                    selection: SelectionPolicy) -> ClaimedJobs:
+        if limit <= 0:
+            return ClaimedJobs(jobs=[])
+        return await claim_in_four(self._engine, now, lease_token, lease_until, limit, selection)
 
     async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
         row = await self._run(READ_LEASED, {"id": job_id, "lease": lease_token})

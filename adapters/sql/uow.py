@@ -28,8 +28,10 @@ from adapters.sql.postgres_steps import PostgresSteps
 from adapters.sql.sqlite_steps import SqliteSteps
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
+from domain.accounts import SelectionPolicy
 from domain.assets import Asset
 from domain.credentials import Credential
+from domain.dispatch import ClaimedJobs
 from domain.jobs import Job
 from domain.outbound import TerminalJob
 from domain.pagination import Cursor, Page
@@ -195,6 +197,13 @@ class SqlUnitOfWorkFactory:
     async def page_assets(self, credential: Credential, where: AssetFilter, after: Cursor | None, limit: int,
                           now: datetime) -> Authorized[Page[Asset]]:
         return await self._steps.page_assets(credential, where, after, limit, now)
+
+    async def claim(self, now: datetime, lease_token: str, lease_until: datetime, limit: int,
+                    selection: SelectionPolicy) -> ClaimedJobs:
+        if self._pipeline is not None:
+            return await self._pipeline.claim(now, lease_token, lease_until, limit, selection)
+        async with self() as uow:
+            return await uow_pipeline.claim(uow, now, lease_token, lease_until, limit, selection)
 
     async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
         if self._pipeline is not None:

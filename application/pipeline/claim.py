@@ -35,10 +35,8 @@ class ClaimJobs:
     async def __call__(self, limit: int | None = None) -> list[Job]:
         now = self._clock.now()
         token = self._random.token(16)
-        async with self._uow() as uow:
-            claimed = await uow.jobs.claim_and_reserve(now, token, now + self._policy.lease,
-                                                       limit or self._policy.claim_batch, self._selection)
-            await uow.commit()
+        claimed = await self._uow.claim(now, token, now + self._policy.lease, limit or self._policy.claim_batch,
+                                        self._selection)
         after_commit = AfterCommit()
         for job in claimed.jobs:
             if job.id in claimed.started and job.account_id is not None:

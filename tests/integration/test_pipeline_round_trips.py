@@ -29,8 +29,8 @@ from tests.support.wiring import Wiring, memory_ports
 
 pytestmark = pytest.mark.postgres
 
-JOB_BUDGET = 11  # claim and reserve 7 (BEGIN, turn, two locking job reads, accounts and users locked in one, one write, COMMIT), read 1, record the submission 1, attach 1, complete 1 (was 46); the poll starts from the job as attached
-POLL_BUDGET = 10  # re-claim 6 (BEGIN, turn, two locking reads, one write, COMMIT), read 1, next poll 3 (was 13)
+JOB_BUDGET = 8  # claim and reserve 4 (BEGIN and the turn in one, one locking read, one write, COMMIT), read 1, record the submission 1, attach 1, complete 1 (was 46, then 11); the poll starts from the job as attached
+POLL_BUDGET = 8  # re-claim 4, read 1, next poll 3 (was 13, then 10)
 
 
 async def create(w: Wiring, actor: ActorStub, latency_ms: int) -> Job:

@@ -6,11 +6,14 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import event, text
 
+from adapters.sql.claim_pg import claim_in_four
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import SqlUnitOfWorkFactory
+from domain.accounts import PreferPrivateThenPriority
 from domain.credentials import Credential
 from domain.ports import Authorized
 from tests.services_db import execute_admin
@@ -78,6 +81,44 @@ def test_a_hot_path_statement_refused_before_sending_runs_once_more_on_a_fresh_c
                 found = await factory.read_job(Credential.of_user("nobody"), "job", datetime.now(UTC))
             assert found == Authorized(False)
             assert closed and trips.postgres >= 1
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_the_claim_refused_before_sending_runs_once_more_and_a_failed_one_leaves_no_open_transaction(
+        pg_clean_url: str) -> None:
+    """The worker's claim runs its own transaction on the driver (adapters/sql/claim_pg.py):
+    a connection closed before BEGIN is replaced once; a connection that fails mid-claim is
+    thrown away, never handed back to the pool inside an open transaction."""
+    async def run() -> None:
+        engine = create_engine(pg_clean_url)
+        factory = SqlUnitOfWorkFactory(engine)
+        closed: list[object] = []
+
+        def close_once_after_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            if not closed:
+                closed.append(dbapi_connection)
+                dbapi_connection.driver_connection.terminate()
+
+        now = datetime.now(UTC)
+        try:
+            await factory.claim(now, "t0", now, 4, PreferPrivateThenPriority())  # warm
+            event.listen(engine.sync_engine.pool, "checkout", close_once_after_checkout)
+            assert (await factory.claim(now, "t1", now, 4, PreferPrivateThenPriority())).jobs == []
+            assert closed
+            event.remove(engine.sync_engine.pool, "checkout", close_once_after_checkout)
+
+            with pytest.raises(asyncpg.InvalidRowCountInLimitClauseError):  # fails after BEGIN
+                await claim_in_four(engine, now, "t2", now, -1, PreferPrivateThenPriority())
+            async with engine.connect() as conn:
+                stuck = (await conn.execute(text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND state LIKE 'idle in transaction%'"))).scalar_one()
+                turns = (await conn.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))).scalar_one()
+            assert (stuck, turns) == (0, 0)
         finally:
             await engine.dispose()
 
