@@ -7,6 +7,7 @@ container in `app.state.container` at request time (so a lifespan may swap the c
 from __future__ import annotations
 
 import inspect
+import weakref
 from typing import Any
 
 import punq
@@ -34,8 +35,23 @@ def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> punq.Contain
     return container
 
 
+# Everything the container holds is one instance for the app's life (entrypoints/bootstrap.py
+# registers instances and singletons only), so each is looked up in punq once: its `resolve`
+# walks the registry on every call, tens of µs per request.
+_RESOLVED: weakref.WeakKeyDictionary[punq.Container, dict[Any, Any]] = weakref.WeakKeyDictionary()
+
+
+def resolved(connection: ASGIConnection[Any, Any, Any, Any], cls: Any) -> Any:
+    container = container_of(connection)
+    memo = _RESOLVED.setdefault(container, {})
+    found = memo.get(cls)
+    if found is None:
+        found = memo[cls] = container.resolve(cls)
+    return found
+
+
 def ports_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Ports:
-    ports: Ports = container_of(connection).resolve(Ports)
+    ports: Ports = resolved(connection, Ports)
     return ports
 
 
@@ -43,7 +59,7 @@ def use_case(cls: type) -> Provide:
     """Provide the use case `cls` from the request's container."""
 
     def resolve(request: Request[Any, Any, Any]) -> Any:
-        return container_of(request).resolve(cls)
+        return resolved(request, cls)
 
     return Provide(resolve, sync_to_thread=False)
 
@@ -55,7 +71,7 @@ def use_case_after_caller(cls: type) -> Provide:
     builds nothing)."""
 
     def resolve(request: Request[Any, Any, Any], principal: NamedDependency[Principal]) -> Any:
-        return container_of(request).resolve(cls)
+        return resolved(request, cls)
 
     return Provide(resolve, sync_to_thread=False)
 
@@ -91,11 +107,11 @@ async def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Princi
         return cached
     token = presented_token(connection)
     if looks_like_key(token):
-        check_key: AuthenticateKey = container_of(connection).resolve(AuthenticateKey)
+        check_key: AuthenticateKey = resolved(connection, AuthenticateKey)
         principal = ok(await check_key(token, client_of(connection)))
         check_scope(connection, principal)
     else:
-        check: Authenticate = container_of(connection).resolve(Authenticate)
+        check: Authenticate = resolved(connection, Authenticate)
         principal = ok(await check(token))
     connection.scope["auth"] = principal  # where Litestar keeps `request.auth`
     return principal
@@ -138,7 +154,7 @@ def claimed(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     cached = connection.scope.get("claimed_principal")
     if isinstance(cached, Principal):
         return cached
-    read: ReadAccessToken = container_of(connection).resolve(ReadAccessToken)
+    read: ReadAccessToken = resolved(connection, ReadAccessToken)
     principal = ok(read(presented_token(connection)))
     connection.scope["claimed_principal"] = principal  # type: ignore[typeddict-unknown-key]
     return principal
@@ -153,7 +169,7 @@ def key_in_step(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | N
     if isinstance(cached, Principal):
         return cached
     needed = route_scope(connection)
-    read: ReadApiKey = container_of(connection).resolve(ReadApiKey)
+    read: ReadApiKey = resolved(connection, ReadApiKey)
     principal = read(presented_token(connection), None if needed == ANY_KEY else Scope(needed))
     if principal is not None:
         check_scope(connection, principal)
