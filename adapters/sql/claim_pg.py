@@ -21,10 +21,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql import autocommit
 from adapters.sql.prepared import Prepared
 from adapters.sql.tables import accounts
 from domain.accounts import AccountStatus, ProviderAccount, SelectionPolicy
@@ -211,11 +211,6 @@ async def claim_on_connection(conn: AsyncConnection, now: datetime, lease_token:
     return claims.answer()
 
 
-def _refused_before_sending(error: BaseException, driver: asyncpg.Connection) -> bool:
-    return (isinstance(error, asyncpg.InterfaceError) and driver.is_closed()
-            and "connection is closed" in str(error))
-
-
 async def claim_in_four(engine: AsyncEngine, now: datetime, lease_token: str, lease_until: datetime,
                         limit: int, selection: SelectionPolicy) -> ClaimedJobs:
     """The whole claim as one transaction on the pooled asyncpg connection: 4 round trips
@@ -224,14 +219,13 @@ async def claim_in_four(engine: AsyncEngine, now: datetime, lease_token: str, le
     server rolls back) rather than returned mid-transaction. A connection closed before the
     first send is replaced once, as in adapters/sql/autocommit.py."""
     for attempt in (1, 2):
-        async with engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver: asyncpg.Connection = raw.driver_connection
+        async with autocommit.pooled(engine) as fairy:
+            driver = autocommit.driver_of(fairy)
             try:
                 await driver.execute(TAKE_TURN)
             except BaseException as error:
-                await conn.invalidate()
-                if attempt == 1 and _refused_before_sending(error, driver):
+                await autocommit.discard(fairy)
+                if attempt == 1 and autocommit.refused_by_driver(error, driver):
                     continue
                 raise
             try:
@@ -243,7 +237,7 @@ async def claim_in_four(engine: AsyncEngine, now: datetime, lease_token: str, le
                     await driver.execute(WRITE_CLAIMS.sql, *WRITE_CLAIMS.args(_write_values(claims, now)))
                 await driver.execute("COMMIT")
             except BaseException:
-                await conn.invalidate()
+                await autocommit.discard(fairy)
                 raise
             return claims.answer()
     raise AssertionError("unreachable")
