@@ -1,6 +1,6 @@
 """The worker's hot steps (domain/ports.py PipelineSteps) written over any unit of work: the
-in-memory adapter's implementation, SQLite's for now, and the reference the Postgres
-statements (adapters/sql/pipeline_pg.py) are checked against."""
+in-memory adapter's implementation, and the reference the SQL statements (adapters/sql/
+pipeline_pg.py, adapters/sql/pipeline_sqlite.py) are checked against."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from adapters.sql.dialect import insert_or_ignore
 from adapters.sql.dispatch import claim_and_reserve
 from adapters.sql.paging import keyset_page
 from adapters.sql.rows import convert
+from adapters.sql.sqlite_dispatch import claim_and_reserve_sqlite
 from adapters.sql.tables import jobs, submissions
 from domain.accounts import SelectionPolicy
 from domain.dispatch import ClaimedJobs
@@ -89,6 +90,8 @@ class SqlJobRepository:
 
     async def claim_and_reserve(self, now: datetime, lease_token: str, lease_until: datetime,
                                 limit: int, selection: SelectionPolicy) -> ClaimedJobs:
+        if self._conn.dialect.name == "sqlite":
+            return await claim_and_reserve_sqlite(self._conn, now, lease_token, lease_until, limit, selection)
         return await claim_and_reserve(self._conn, now, lease_token, lease_until, limit, selection)
 
     async def dependents(self, parent_job_id: str) -> list[Job]:

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 import msgspec
 from sqlalchemy import JSON, Boolean, Date, Table
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql import reads_pg
 from adapters.sql.create_job_pg import arguments as create_arguments
@@ -321,19 +321,31 @@ def _create_in_transaction(conn: sqlite3.Connection, credential: Credential, val
 # ---------------------------------------------------------------- the adapter
 
 
+async def in_database_thread(engine: AsyncEngine, step: Callable[..., T], *args: Any) -> T:
+    """`step(sqlite3_connection, *args)` run whole in a pooled connection's database thread:
+    one hand-off (plus the pool's reset when the connection goes back)."""
+    async with engine.connect() as conn:
+        return await on_connection(conn, step, *args)
+
+
+async def on_connection(conn: AsyncConnection, step: Callable[..., T], *args: Any) -> T:
+    """`step(sqlite3_connection, *args)` run whole in `conn`'s database thread (inside its
+    transaction, if one is open): one hand-off."""
+    raw = await conn.get_raw_connection()
+    database = raw.driver_connection  # an aiosqlite.Connection
+    try:
+        result: T = await database._execute(lambda: step(database._conn, *args))  # type: ignore[union-attr]
+    except sqlite3.OperationalError as error:  # locked past busy_timeout, disk I/O: a fault, not a bug
+        raise OperationalError(None, None, error) from error
+    return result
+
+
 class SqliteSteps:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
     async def _in_thread(self, step: Callable[..., T], *args: Any) -> T:
-        async with self._engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            database = raw.driver_connection  # an aiosqlite.Connection
-            try:
-                result: T = await database._execute(lambda: step(database._conn, *args))  # type: ignore[union-attr]
-            except sqlite3.OperationalError as error:  # locked past busy_timeout, disk I/O: a fault, not a bug
-                raise OperationalError(None, None, error) from error
-            return result
+        return await in_database_thread(self._engine, step, *args)
 
     async def create_job(self, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
         return await self._in_thread(_create_job, credential, draft, now)

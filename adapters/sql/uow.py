@@ -9,7 +9,6 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters import uow_pipeline
 from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.api_keys import SqlApiKeyRepository
@@ -24,6 +23,7 @@ from adapters.sql.outbound import (
     SqlWebhookEndpointRepository,
 )
 from adapters.sql.pipeline_pg import PostgresPipeline
+from adapters.sql.pipeline_sqlite import SqlitePipeline
 from adapters.sql.postgres_steps import PostgresSteps
 from adapters.sql.sqlite_steps import SqliteSteps
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
@@ -164,9 +164,10 @@ class SqlUnitOfWorkFactory:
         # the database thread each on SQLite.
         self._steps: PostgresSteps | SqliteSteps = (
             PostgresSteps(engine) if engine.dialect.name == "postgresql" else SqliteSteps(engine))
-        # The worker's hot steps: one statement each on Postgres; SQLite runs them over a
-        # unit of work (the in-memory adapter's code).
-        self._pipeline = PostgresPipeline(engine, box) if engine.dialect.name == "postgresql" else None
+        # The worker's hot steps: one statement each on Postgres, one hand-off to the
+        # database thread each on SQLite.
+        self._pipeline: PostgresPipeline | SqlitePipeline = (
+            PostgresPipeline(engine, box) if engine.dialect.name == "postgresql" else SqlitePipeline(engine, box))
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.box)
@@ -206,25 +207,13 @@ class SqlUnitOfWorkFactory:
             return await uow_pipeline.claim(uow, now, lease_token, lease_until, limit, selection)
 
     async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
-        if self._pipeline is not None:
-            return await self._pipeline.read_leased(job_id, lease_token)
-        async with self() as uow:
-            return await uow_pipeline.read_leased(uow, job_id, lease_token)
+        return await self._pipeline.read_leased(job_id, lease_token)
 
     async def record_submission(self, job: Job, expected_version: int, submission: ProviderSubmission) -> bool:
-        if self._pipeline is not None:
-            return await self._pipeline.record_submission(job, expected_version, submission)
-        async with self() as uow:
-            return await uow_pipeline.record_submission(uow, job, expected_version, submission)
+        return await self._pipeline.record_submission(job, expected_version, submission)
 
     async def attach(self, job: Job, expected_version: int, provider_job_id: str) -> bool:
-        if self._pipeline is not None:
-            return await self._pipeline.attach(job, expected_version, provider_job_id)
-        async with self() as uow:
-            return await uow_pipeline.attach(uow, job, expected_version, provider_job_id)
+        return await self._pipeline.attach(job, expected_version, provider_job_id)
 
     async def complete_job(self, completion: Completion) -> CompleteStatus:
-        if self._pipeline is not None:
-            return await self._pipeline.complete_job(completion)
-        async with self() as uow:
-            return await uow_pipeline.complete_job(uow, completion)
+        return await self._pipeline.complete_job(completion)

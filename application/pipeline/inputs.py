@@ -41,6 +41,8 @@ class InputStager:
 
     async def stage(self, job: Job, asset_ids: list[str], client: ProviderClient,
                     account: ProviderAccount) -> Result[tuple[InputRef, ...], ProviderFailure]:
+        if not asset_ids:  # no unit of work: on SQLite even an empty one takes the write lock
+            return Success(())
         async with self._uow() as uow:
             assets = {a.id: a for a in await uow.assets.many(asset_ids)}
         refs: list[InputRef] = []
