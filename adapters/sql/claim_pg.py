@@ -25,11 +25,12 @@ import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql import autocommit
+from adapters.sql.claims import Claims, Locked, lease_values, plan_claims
 from adapters.sql.prepared import Prepared
 from adapters.sql.tables import accounts
 from domain.accounts import AccountStatus, ProviderAccount, SelectionPolicy
-from domain.dispatch import ClaimedJobs, Placement, plan_dispatch, queue_order, room_under_limit, start_on
-from domain.jobs import Job, JobStatus, take_lease
+from domain.dispatch import ClaimedJobs, room_under_limit
+from domain.jobs import Job, JobStatus
 
 DISPATCH_LOCK = 0x70697872  # "pixr": one key, held by the dispatcher whose turn it is
 TAKE_TURN = f"BEGIN; SELECT pg_advisory_xact_lock({DISPATCH_LOCK})"
@@ -96,15 +97,6 @@ class _Slots(msgspec.Struct):
     running_jobs: int
 
 
-class Locked(msgspec.Struct, frozen=True):
-    """What CLAIM_LOCKS read and locked."""
-
-    expired: list[Job]
-    pending: list[Job]
-    pool: list[ProviderAccount]
-    slots: dict[str, int | None]
-
-
 def _decode(expired: str | None, pending: str | None, pool: str | None, slots: str | None) -> Locked:
     users = msgspec.json.decode(slots, type=list[_Slots]) if slots else []
     return Locked(
@@ -113,31 +105,6 @@ def _decode(expired: str | None, pending: str | None, pool: str | None, slots: s
         pool=msgspec.json.decode(pool, type=list[ProviderAccount]) if pool else [],
         slots={u.id: room_under_limit(u.max_concurrent_jobs, u.running_jobs) for u in users},
     )
-
-
-class Claims(msgspec.Struct, frozen=True):
-    """The jobs leased (each with the version it was read at) and the placements among them."""
-
-    leased: list[tuple[Job, int]]
-    placed: list[Placement]
-
-    def answer(self) -> ClaimedJobs:
-        claimed = [msgspec.structs.replace(job, version=version + 1) for job, version in self.leased]
-        return ClaimedJobs(jobs=sorted(claimed, key=queue_order), started=frozenset(p.job.id for p in self.placed))
-
-
-def plan_claims(locked: Locked, now: datetime, lease_token: str, lease_until: datetime, limit: int,
-                selection: SelectionPolicy) -> Claims:
-    """The domain decides, over what the statement locked: leases for the due running jobs,
-    and for the pending jobs `plan_dispatch` places on an account."""
-    room = limit - len(locked.expired)
-    placed: list[Placement] = []
-    if locked.pending:
-        slots = dict.fromkeys(sorted({j.user_id for j in locked.pending}), 0) | locked.slots
-        placed = plan_dispatch(locked.pending, locked.pool, slots, selection, now, room)
-    leased = [(take_lease(job, lease_token, lease_until, now).unwrap(), job.version) for job in locked.expired]
-    leased += [(start_on(p, lease_token, lease_until, now), p.job.version) for p in placed]
-    return Claims(leased=leased, placed=placed)
 
 
 _LEASED_COLUMNS = ("status text, lease_token text, lease_expires_at timestamptz, next_poll_at timestamptz, "
@@ -168,13 +135,6 @@ slots AS (
 )
 SELECT count(*) FROM leased
 """)
-
-
-def lease_values(job: Job, expected_version: int) -> dict[str, Any]:
-    return {"b_id": job.id, "b_version": expected_version, "status": str(job.status),
-            "lease_token": job.lease_token, "lease_expires_at": job.lease_expires_at,
-            "next_poll_at": job.next_poll_at, "claimed_at": job.claimed_at, "phase": str(job.phase),
-            "account_id": job.account_id, "attempts": job.attempts, "updated_at": job.updated_at}
 
 
 def _write_values(claims: Claims, now: datetime) -> dict[str, Any]:

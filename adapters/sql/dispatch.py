@@ -1,4 +1,6 @@
-"""Claim and reserve in one transaction: the SQL form of `domain.dispatch.plan_dispatch`.
+"""The claim's statements as SQLAlchemy Core, run on SQLite (adapters/sql/sqlite_dispatch.py;
+Postgres sends its own hand-written form, adapters/sql/claim_pg.py, with the same conditions):
+the SQL form of `domain.dispatch.plan_dispatch`'s inputs.
 
 Dispatchers take turns (Postgres: a transaction-scoped advisory lock; SQLite: BEGIN
 IMMEDIATE already makes every transaction the only writer), so a job a dispatcher skipped
@@ -15,18 +17,13 @@ while waiting for an account this claim holds would close a cycle.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.sql.claim_pg import Locked, claim_on_connection, lease_values, plan_claims
-from adapters.sql.rows import convert
 from adapters.sql.tables import accounts, jobs, users
-from domain.accounts import AccountStatus, ProviderAccount, SelectionPolicy
-from domain.dispatch import ClaimedJobs, room_under_limit
-from domain.jobs import Job, JobStatus
+from domain.accounts import AccountStatus
+from domain.jobs import JobStatus
 
 PENDING, PROCESSING, COMPLETED = str(JobStatus.PENDING), str(JobStatus.PROCESSING), str(JobStatus.COMPLETED)
 
@@ -85,11 +82,6 @@ def _pending() -> Select[Any]:
 
 
 EXPIRED, PENDING_CANDIDATES = _expired(), _pending()
-LOCK_ACCOUNTS = (select(accounts).where(accounts.c.provider_id.in_(bindparam("providers", expanding=True)))
-                 .order_by(accounts.c.id).with_for_update(key_share=True))
-LOCK_USERS = (select(users.c.id, users.c.max_concurrent_jobs, users.c.running_jobs)
-              .where(users.c.id.in_(bindparam("user_ids", expanding=True)))
-              .order_by(users.c.id).with_for_update(key_share=True))
 LEASE_JOB = (
     update(jobs).where(jobs.c.id == bindparam("b_id"), jobs.c.version == bindparam("b_version"))
     .values(status=bindparam("status"), lease_token=bindparam("lease_token"),
@@ -105,31 +97,3 @@ RESERVE_ACCOUNT = (
             last_used_at=bindparam("used_at"))
 )
 TAKE_RUN_SLOT = update(users).where(users.c.id == bindparam("b_id")).values(running_jobs=users.c.running_jobs + 1)
-
-
-async def claim_and_reserve(conn: AsyncConnection, now: datetime, lease_token: str, lease_until: datetime,
-                            limit: int, selection: SelectionPolicy) -> ClaimedJobs:
-    if limit <= 0:
-        return ClaimedJobs(jobs=[])
-    if conn.dialect.name == "postgresql":
-        return await claim_on_connection(conn, now, lease_token, lease_until, limit, selection)
-    expired = [convert(row, Job) for row in await conn.execute(EXPIRED, {"now": now, "limit": limit})]
-    room = limit - len(expired)
-    pending = [] if room <= 0 else [
-        convert(row, Job) for row in await conn.execute(PENDING_CANDIDATES, {"now": now, "limit": room})]
-    pool: list[ProviderAccount] = []
-    slots: dict[str, int | None] = {}
-    if pending:
-        pool = [convert(row, ProviderAccount) for row in await conn.execute(
-            LOCK_ACCOUNTS, {"providers": sorted({j.provider_id for j in pending})})]
-        for row in await conn.execute(LOCK_USERS, {"user_ids": sorted({j.user_id for j in pending})}):
-            slots[row.id] = room_under_limit(row.max_concurrent_jobs, row.running_jobs)
-    claims = plan_claims(Locked(expired=expired, pending=pending, pool=pool, slots=slots), now, lease_token,
-                         lease_until, limit, selection)
-    if claims.leased:
-        await conn.execute(LEASE_JOB, [lease_values(job, version) for job, version in claims.leased])
-        if claims.placed:
-            await conn.execute(RESERVE_ACCOUNT, [{"b_id": p.account.id, "cost": p.job.cost_estimate, "used_at": now}
-                                                 for p in claims.placed])
-            await conn.execute(TAKE_RUN_SLOT, [{"b_id": p.job.user_id} for p in claims.placed])
-    return claims.answer()

@@ -9,8 +9,8 @@ import msgspec
 from sqlalchemy import Date, Row, cast, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.claim_pg import claim_on_connection
 from adapters.sql.dialect import insert_or_ignore
-from adapters.sql.dispatch import claim_and_reserve
 from adapters.sql.paging import keyset_page
 from adapters.sql.rows import convert
 from adapters.sql.sqlite_dispatch import claim_and_reserve_sqlite
@@ -92,7 +92,9 @@ class SqlJobRepository:
                                 limit: int, selection: SelectionPolicy) -> ClaimedJobs:
         if self._conn.dialect.name == "sqlite":
             return await claim_and_reserve_sqlite(self._conn, now, lease_token, lease_until, limit, selection)
-        return await claim_and_reserve(self._conn, now, lease_token, lease_until, limit, selection)
+        if limit <= 0:
+            return ClaimedJobs(jobs=[])
+        return await claim_on_connection(self._conn, now, lease_token, lease_until, limit, selection)
 
     async def dependents(self, parent_job_id: str) -> list[Job]:
         rows = await self._conn.execute(

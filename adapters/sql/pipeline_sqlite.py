@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.security.secret_box import PlainSecretBox, SecretBox
 from adapters.sql import pipeline_pg
 from adapters.sql.prepared import insert_values
+from adapters.sql.sqlite_dispatch import claim_in_thread
 from adapters.sql.sqlite_steps import _loaded, _params, in_database_thread, sqlite_text, stored
 from adapters.sql.tables import (
     accounts,
@@ -41,7 +42,8 @@ from adapters.sql.tables import (
     lineage_edges,
     submissions,
 )
-from domain.accounts import AccountStatus, ProviderAccount
+from domain.accounts import AccountStatus, ProviderAccount, SelectionPolicy
+from domain.dispatch import ClaimedJobs
 from domain.jobs import Job, JobStatus
 from domain.ledger import CreditHold, HoldStatus
 from domain.outbound import DeliveryStatus
@@ -243,6 +245,10 @@ class SqlitePipeline:
         hold = None if parts["h"]["id"] is None else msgspec.convert(parts["h"], CreditHold)
         submission = None if parts["s"]["id"] is None else msgspec.convert(parts["s"], ProviderSubmission)
         return Leased(msgspec.convert(parts["j"], Job), account, hold, submission)
+
+    async def claim(self, now: datetime, lease_token: str, lease_until: datetime, limit: int,
+                    selection: SelectionPolicy) -> ClaimedJobs:
+        return await claim_in_thread(self._engine, now, lease_token, lease_until, limit, selection)
 
     async def record_submission(self, job: Job, expected_version: int, submission: ProviderSubmission) -> bool:
         values = {**_job_values(job, expected_version),

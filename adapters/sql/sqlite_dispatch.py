@@ -16,15 +16,23 @@ from typing import Any
 
 import msgspec
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import ClauseElement
 
 from adapters.sql import dispatch
-from adapters.sql.sqlite_steps import _ACCOUNT_TYPES, _loaded, _params, _rows, on_connection
+from adapters.sql.claims import Locked, lease_values, plan_claims
+from adapters.sql.sqlite_steps import (
+    _ACCOUNT_TYPES,
+    _loaded,
+    _params,
+    _rows,
+    in_database_thread,
+    on_connection,
+)
 from adapters.sql.tables import accounts
 from domain.accounts import ProviderAccount, SelectionPolicy
-from domain.dispatch import ClaimedJobs, Placement, plan_dispatch, queue_order, room_under_limit, start_on
-from domain.jobs import Job, take_lease
+from domain.dispatch import ClaimedJobs, room_under_limit
+from domain.jobs import Job
 
 _DIALECT = sqlite.dialect(paramstyle="named")
 
@@ -75,33 +83,51 @@ def _slots(conn: sqlite3.Connection, user_ids: list[str]) -> dict[str, int | Non
 
 def _claim(conn: sqlite3.Connection, now: datetime, lease_token: str, lease_until: datetime, limit: int,
            selection: SelectionPolicy) -> ClaimedJobs:
-    """dispatch.claim_and_reserve's steps for SQLite, in its order."""
+    """The claim's reads in dispatch.py's order, the domain's decision (adapters/sql/claims.py),
+    the writes."""
     expired = _jobs(conn, EXPIRED, {"now": now, "limit": limit})
     room = limit - len(expired)
     pending = [] if room <= 0 else _jobs(conn, PENDING, {"now": now, "limit": room})
-    placed: list[Placement] = []
+    pool: list[ProviderAccount] = []
+    slots: dict[str, int | None] = {}
     if pending:
-        providers, user_ids = sorted({j.provider_id for j in pending}), sorted({j.user_id for j in pending})
-        slots: dict[str, int | None] = dict.fromkeys(user_ids, 0)
-        pool = _pool(conn, providers)
-        slots.update(_slots(conn, user_ids))
-        placed = plan_dispatch(pending, pool, slots, selection, now, room)
-    leased = [(take_lease(job, lease_token, lease_until, now).unwrap(), job.version) for job in expired]
-    leased += [(start_on(p, lease_token, lease_until, now), p.job.version) for p in placed]
-    if not leased:
-        return ClaimedJobs(jobs=[])
-    conn.executemany(LEASE_JOB.sql, [LEASE_JOB.values(dispatch._lease_values(job, version))
-                                     for job, version in leased])
-    if placed:
+        pool = _pool(conn, sorted({j.provider_id for j in pending}))
+        slots = _slots(conn, sorted({j.user_id for j in pending}))
+    claims = plan_claims(Locked(expired=expired, pending=pending, pool=pool, slots=slots), now, lease_token,
+                         lease_until, limit, selection)
+    if claims.leased:
+        conn.executemany(LEASE_JOB.sql, [LEASE_JOB.values(lease_values(job, version))
+                                         for job, version in claims.leased])
+    if claims.placed:
         conn.executemany(RESERVE_ACCOUNT.sql, [RESERVE_ACCOUNT.values(
-            {"b_id": p.account.id, "cost": p.job.cost_estimate, "used_at": now}) for p in placed])
-        conn.executemany(TAKE_RUN_SLOT.sql, [TAKE_RUN_SLOT.values({"b_id": p.job.user_id}) for p in placed])
-    claimed = [msgspec.structs.replace(job, version=version + 1) for job, version in leased]
-    return ClaimedJobs(jobs=sorted(claimed, key=queue_order), started=frozenset(p.job.id for p in placed))
+            {"b_id": p.account.id, "cost": p.job.cost_estimate, "used_at": now}) for p in claims.placed])
+        conn.executemany(TAKE_RUN_SLOT.sql, [TAKE_RUN_SLOT.values({"b_id": p.job.user_id}) for p in claims.placed])
+    return claims.answer()
+
+
+def _claim_committed(conn: sqlite3.Connection, *args: Any) -> ClaimedJobs:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        claimed = _claim(conn, *args)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return claimed
 
 
 async def claim_and_reserve_sqlite(conn: AsyncConnection, now: datetime, lease_token: str, lease_until: datetime,
                                    limit: int, selection: SelectionPolicy) -> ClaimedJobs:
+    """Inside the unit of work's transaction (BEGIN IMMEDIATE already sent): one hand-off."""
     if limit <= 0:
         return ClaimedJobs(jobs=[])
     return await on_connection(conn, _claim, now, lease_token, lease_until, limit, selection)
+
+
+async def claim_in_thread(engine: AsyncEngine, now: datetime, lease_token: str, lease_until: datetime,
+                          limit: int, selection: SelectionPolicy) -> ClaimedJobs:
+    """The worker's step: BEGIN IMMEDIATE, the claim and COMMIT in one hand-off (and the
+    pool's reset)."""
+    if limit <= 0:
+        return ClaimedJobs(jobs=[])
+    return await in_database_thread(engine, _claim_committed, now, lease_token, lease_until, limit, selection)

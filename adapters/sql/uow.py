@@ -201,10 +201,7 @@ class SqlUnitOfWorkFactory:
 
     async def claim(self, now: datetime, lease_token: str, lease_until: datetime, limit: int,
                     selection: SelectionPolicy) -> ClaimedJobs:
-        if self._pipeline is not None:
-            return await self._pipeline.claim(now, lease_token, lease_until, limit, selection)
-        async with self() as uow:
-            return await uow_pipeline.claim(uow, now, lease_token, lease_until, limit, selection)
+        return await self._pipeline.claim(now, lease_token, lease_until, limit, selection)
 
     async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
         return await self._pipeline.read_leased(job_id, lease_token)

@@ -25,10 +25,10 @@ from tests.support.round_trips import count_round_trips
 from tests.support.seed import add_account, add_user
 from tests.support.wiring import Wiring, memory_ports
 
-# The unit of work's BEGIN IMMEDIATE (3: a cursor, the statement, the cursor closed), the claim
-# run whole in the thread (adapters/sql/sqlite_dispatch.py) 1, COMMIT 1, the pool's reset 1
-# (was 30: 3 or 4 per statement).
-CLAIM_BUDGET = 6
+# The worker's claim step: BEGIN IMMEDIATE, the claim and COMMIT run whole in the thread
+# (adapters/sql/sqlite_dispatch.py) 1, the pool's reset 1 (was 30: 3 or 4 per statement; then
+# 6 inside a unit of work).
+CLAIM_BUDGET = 2
 # read_leased, record_submission, attach and complete_job: 2 each, the step and the pool's
 # reset (adapters/sql/pipeline_sqlite.py); no unit of work for a job without inputs (was 130).
 RUN_BUDGET = 8
