@@ -7,7 +7,6 @@ container in `app.state.container` at request time (so a lifespan may swap the c
 from __future__ import annotations
 
 import inspect
-import weakref
 from typing import Any
 
 import punq
@@ -36,14 +35,17 @@ def container_of(connection: ASGIConnection[Any, Any, Any, Any]) -> punq.Contain
 
 
 # Everything the container holds is one instance for the app's life (entrypoints/bootstrap.py
-# registers instances and singletons only), so each is looked up in punq once: its `resolve`
-# walks the registry on every call, tens of µs per request.
-_RESOLVED: weakref.WeakKeyDictionary[punq.Container, dict[Any, Any]] = weakref.WeakKeyDictionary()
+# registers instances and singletons only), so each is looked up in punq once, then kept on
+# the container: punq's `resolve` walks its registry on every call, tens of µs per request.
+_MEMO = "_pixrelay_resolved"
 
 
 def resolved(connection: ASGIConnection[Any, Any, Any, Any], cls: Any) -> Any:
     container = container_of(connection)
-    memo = _RESOLVED.setdefault(container, {})
+    memo: dict[Any, Any] | None = getattr(container, _MEMO, None)
+    if memo is None:
+        memo = {}
+        setattr(container, _MEMO, memo)
     found = memo.get(cls)
     if found is None:
         found = memo[cls] = container.resolve(cls)
