@@ -435,6 +435,9 @@ class Leased(msgspec.Struct, frozen=True):
     account: ProviderAccount | None
     hold: CreditHold | None = None
     submission: ProviderSubmission | None = None  # the one the job names
+    # A child job's parent's results (its inputs, in its outputs' lineage), () when the parent
+    # is gone; None when not read (a job without a parent).
+    parent_results: tuple[str, ...] | None = None
 
 
 class Completion(msgspec.Struct, frozen=True, kw_only=True):
