@@ -27,9 +27,11 @@ async def read_leased(uow: UnitOfWork, job_id: str, lease_token: str) -> Leased 
     job = await uow.jobs.get(job_id)
     if job is None or job.status is not JobStatus.PROCESSING or job.lease_token != lease_token:
         return None
+    parent = await uow.jobs.get(job.parent_job_id) if job.parent_job_id else None
     return Leased(job, await uow.accounts.get(job.account_id) if job.account_id else None,
                   await uow.ledger.get_hold(job.hold_id) if job.hold_id else None,
-                  await uow.submissions.get(job.submission_id) if job.submission_id else None)
+                  await uow.submissions.get(job.submission_id) if job.submission_id else None,
+                  None if job.parent_job_id is None else parent.result_asset_ids if parent else ())
 
 
 async def _holds(uow: UnitOfWork, job: Job, expected_version: int, lease_token: str | None = None) -> bool:

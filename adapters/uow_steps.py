@@ -9,6 +9,7 @@ from datetime import datetime
 
 import msgspec
 
+from domain.accounts import ProviderAccount
 from domain.assets import Asset
 from domain.clock import utc_day
 from domain.credentials import Credential, grants
@@ -100,6 +101,11 @@ async def read_asset(uow: UnitOfWork, credential: Credential, asset_id: str, now
     if asset is None or asset.owner_id != credential.user_id or asset.is_deleted:
         return Authorized(True, None)
     return Authorized(True, asset)
+
+
+async def read_route_accounts(uow: UnitOfWork, provider_ids: Sequence[str], user_id: str) -> list[ProviderAccount]:
+    return [msgspec.structs.replace(account, secret="") for account in await uow.accounts.find()
+            if account.provider_id in provider_ids and account.owner_user_id in (None, user_id)]
 
 
 async def read_standing(uow: UnitOfWork, credential: Credential, now: datetime) -> Authorized[Standing]:

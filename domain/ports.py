@@ -401,6 +401,11 @@ class AtomicSteps(Protocol):
         """The credential's user's assets among `asset_ids` (deleted ones too), the parent job
         if it is theirs, and their job with this idempotency key."""
 
+    async def read_route_accounts(self, provider_ids: Sequence[str], user_id: str) -> list[ProviderAccount]:
+        """The accounts of these providers the user may run on (shared, or the user's own),
+        oldest first, their secrets not read: what a routed job's first choice weighs
+        (application/jobs/routing.py)."""
+
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         """The job, if it is the credential's user's."""
 
@@ -430,6 +435,9 @@ class Leased(msgspec.Struct, frozen=True):
     account: ProviderAccount | None
     hold: CreditHold | None = None
     submission: ProviderSubmission | None = None  # the one the job names
+    # A child job's parent's results (its inputs, in its outputs' lineage), () when the parent
+    # is gone; None when not read (a job without a parent).
+    parent_results: tuple[str, ...] | None = None
 
 
 class Completion(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,7 +26,7 @@ from adapters.memory.outbound import (
 )
 from adapters.memory.store import InMemoryStore
 from adapters.memory.users import InMemorySessionRepository, InMemoryUserRepository
-from domain.accounts import SelectionPolicy
+from domain.accounts import ProviderAccount, SelectionPolicy
 from domain.assets import Asset
 from domain.credentials import Credential
 from domain.dispatch import ClaimedJobs
@@ -155,6 +155,10 @@ class InMemoryUnitOfWorkFactory:
     async def read_asset(self, credential: Credential, asset_id: str, now: datetime) -> Authorized[Asset]:
         async with self() as uow:
             return await uow_steps.read_asset(uow, credential, asset_id, now)
+
+    async def read_route_accounts(self, provider_ids: Sequence[str], user_id: str) -> list[ProviderAccount]:
+        async with self() as uow:
+            return await uow_steps.read_route_accounts(uow, provider_ids, user_id)
 
     async def read_standing(self, credential: Credential, now: datetime) -> Authorized[Standing]:
         async with self() as uow:

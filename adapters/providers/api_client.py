@@ -5,7 +5,7 @@ Configured once per provider: base URL, how the account secret becomes auth head
 such as a trace id), a timeout, and the provider's error mapping: how its error body reads as a
 message, and how that refines the status class of httpio.classify_status. Every failure it
 returns has the secret redacted, with a structured secret's fields and a token signed from it. The adapters keep only their wire mapping: bodies, paths,
-parsing answers and mapping statuses.
+parsing answers, and their status words as a table (`StatusWords`).
 
 Built on the injected httpx client, so tests replay recorded answers through an
 httpx.MockTransport the same way for every adapter.
@@ -22,10 +22,10 @@ import httpx
 import jwt
 from returns.result import Failure, Result, Success
 
-from adapters.providers.httpio import call, classify_status, failure, json_object, redact
+from adapters.providers.httpio import call, classify_status, failure, json_object, malformed, redact
 from domain.account_secrets import secret_fields
 from domain.accounts import FailureKind
-from domain.providers import ProviderFailure
+from domain.providers import ProviderFailure, RemoteState, RemoteStatus
 
 # an auth function may refuse a secret it cannot use: that failure is returned before anything is sent
 Auth = Callable[[str], Mapping[str, str] | ProviderFailure]
@@ -120,6 +120,39 @@ class ErrorMapping:
 def job_not_found(classified: ProviderFailure) -> ProviderFailure:
     """A 404 on a job's own URL: the job is unknown there (final, nobody's fault)."""
     return failure(FailureKind.INVALID, "JOB_NOT_FOUND", classified.message)
+
+
+# the failure a failed job carries, read out of the job's body (its message, reason, code)
+FailedAs = Callable[[Mapping[str, Any]], ProviderFailure]
+Read = Result[RemoteStatus, ProviderFailure]
+
+
+@dataclass(frozen=True)
+class StatusWords:
+    """A provider's raw status words and what each means: the RemoteState of a job that waits,
+    runs or was cancelled, or for a failed one the failure it carries. A word for SUCCEEDED is
+    read by the adapter (its outputs); a word not in the table is a malformed answer."""
+
+    name: str  # what the word is ("Kling task status"), in the failure of an unknown one
+    words: Mapping[object, RemoteState | FailedAs]
+
+    def read(self, raw: object, body: Mapping[str, Any], succeeded: Callable[[], Read], *,
+             shown: str | None = None, progress: float | None = None) -> Read:
+        """The status `raw` stands for, shown as `shown` (the word itself by default); `progress`
+        is a running job's."""
+        try:
+            meaning = self.words.get(raw)
+        except TypeError:  # an unhashable JSON value (a list, an object) is no word
+            meaning = None
+        raw_status = str(raw) if shown is None else shown
+        if meaning is None:
+            return Failure(malformed(f"unknown {self.name} {str(raw)[:50]!r}"))
+        if meaning is RemoteState.SUCCEEDED:
+            return succeeded()
+        if isinstance(meaning, RemoteState):
+            running = progress if meaning is RemoteState.RUNNING else None
+            return Success(RemoteStatus(state=meaning, raw_status=raw_status, progress=running))
+        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw_status, failure=meaning(body)))
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,15 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
-from adapters.providers.api_client import ApiClient, Decode, ErrorAnswer, ErrorMapping, hs256_jwt, jwt_bearer
+from adapters.providers.api_client import (
+    ApiClient,
+    Decode,
+    ErrorAnswer,
+    ErrorMapping,
+    StatusWords,
+    hs256_jwt,
+    jwt_bearer,
+)
 from adapters.providers.httpio import (
     SafeDownloader,
     failure,
@@ -283,17 +291,18 @@ def _created_at(raw: Any) -> datetime | None:
         return None
 
 
+TASK_STATUS = StatusWords("Kling task status", {
+    "submitted": RemoteState.QUEUED, "processing": RemoteState.RUNNING, "succeed": RemoteState.SUCCEEDED,
+    "failed": lambda data: failed_task(data.get("task_status_msg")),
+})
+
+
 def task_status(data: Mapping[str, Any], now: datetime) -> Result[RemoteStatus, ProviderFailure]:
-    raw = data.get("task_status")
-    if raw == "submitted":
-        return Success(RemoteStatus(state=RemoteState.QUEUED, raw_status=raw))
-    if raw == "processing":
-        return Success(RemoteStatus(state=RemoteState.RUNNING, raw_status=raw))
-    if raw == "failed":
-        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw,
-                                    failure=failed_task(data.get("task_status_msg"))))
-    if raw != "succeed":
-        return Failure(malformed(f"unknown Kling task status {str(raw)[:50]!r}"))
+    return TASK_STATUS.read(data.get("task_status"), data, lambda: _succeeded(data, now))
+
+
+def _succeeded(data: Mapping[str, Any], now: datetime) -> Result[RemoteStatus, ProviderFailure]:
+    raw = "succeed"
     result = data.get("task_result")
     videos = result.get("videos") if isinstance(result, dict) else None
     found = [video for video in videos if isinstance(video, dict) and isinstance(video.get("url"), str)

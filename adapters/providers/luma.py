@@ -41,7 +41,14 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
-from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
+from adapters.providers.api_client import (
+    ApiClient,
+    ErrorAnswer,
+    ErrorMapping,
+    StatusWords,
+    bearer,
+    job_not_found,
+)
 from adapters.providers.httpio import (
     SafeDownloader,
     created_id,
@@ -148,17 +155,18 @@ def failed_generation(reason: Any) -> ProviderFailure:
     return failure(FailureKind.TRANSIENT, "LUMA_GENERATION_FAILED", text)
 
 
+GENERATION_STATE = StatusWords("Luma generation state", {
+    "queued": RemoteState.QUEUED, "dreaming": RemoteState.RUNNING, "completed": RemoteState.SUCCEEDED,
+    "failed": lambda generation: failed_generation(generation.get("failure_reason")),
+})
+
+
 def generation_status(generation: Mapping[str, Any]) -> Result[RemoteStatus, ProviderFailure]:
-    state = generation.get("state")
-    if state == "queued":
-        return Success(RemoteStatus(state=RemoteState.QUEUED, raw_status=state))
-    if state == "dreaming":
-        return Success(RemoteStatus(state=RemoteState.RUNNING, raw_status=state))
-    if state == "failed":
-        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=state,
-                                    failure=failed_generation(generation.get("failure_reason"))))
-    if state != "completed":
-        return Failure(malformed(f"unknown Luma generation state {str(state)[:50]!r}"))
+    return GENERATION_STATE.read(generation.get("state"), generation, lambda: _completed(generation))
+
+
+def _completed(generation: Mapping[str, Any]) -> Result[RemoteStatus, ProviderFailure]:
+    state = "completed"
     assets = generation.get("assets")
     assets = assets if isinstance(assets, dict) else {}
     video, image = assets.get("video"), assets.get("image")

@@ -60,7 +60,7 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
-from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, key_header
+from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, StatusWords, key_header
 from adapters.providers.httpio import (
     SafeDownloader,
     failure,
@@ -99,7 +99,12 @@ CONCURRENCY_LIMIT = 500044
 _VIDEO_ID = re.compile(r"[1-9][0-9]{0,19}")
 _ASSET_ID = re.compile(r"(img|media|video):([1-9][0-9]{0,19})")
 
-_STATUS_SUCCESS, _STATUS_GENERATING, _STATUS_DELETED, _STATUS_MODERATED, _STATUS_FAILED = 1, 5, 6, 7, 8
+VIDEO_STATUS = StatusWords("PixVerse video status", {
+    1: RemoteState.SUCCEEDED, 5: RemoteState.RUNNING,
+    6: lambda _: failure(FailureKind.TRANSIENT, "OUTPUT_EXPIRED", "the PixVerse video was deleted"),
+    7: lambda _: failure(FailureKind.MODERATED, ErrorCode.CONTENT_MODERATED.value, "contents moderation failed"),
+    8: lambda _: failure(FailureKind.TRANSIENT, "PIXVERSE_GENERATION_FAILED", "generation failed"),
+})
 
 _MESSAGE_CLASSES: tuple[tuple[re.Pattern[str], FailureKind, str], ...] = (
     (re.compile(r"api[- _]?key|unauthori[sz]ed|permission|invalid account|forbidden", re.I),
@@ -226,25 +231,16 @@ def unwrapped(response: httpx.Response) -> Result[dict[str, Any], ProviderFailur
 
 def video_status(resp: Mapping[str, Any]) -> Result[RemoteStatus, ProviderFailure]:
     """A video result (GET answer's Resp, or a webhook body) as a RemoteStatus."""
-    status, video_id, url = resp.get("status"), resp.get("id"), resp.get("url")
-    raw = f"status {status}"
-    if status == _STATUS_GENERATING:
-        return Success(RemoteStatus(state=RemoteState.RUNNING, raw_status=raw))
-    if status == _STATUS_SUCCESS:
-        if not isinstance(url, str) or not url.startswith("https://"):
-            return Failure(malformed("a successful PixVerse video without a URL"))
-        return Success(RemoteStatus(state=RemoteState.SUCCEEDED, raw_status=raw, progress=1.0, outputs=(
-            ProviderOutput(url=url, mime_type="video/mp4", provider_asset_id=str(video_id)),)))
-    if status == _STATUS_DELETED:
-        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw, failure=failure(
-            FailureKind.TRANSIENT, "OUTPUT_EXPIRED", "the PixVerse video was deleted")))
-    if status == _STATUS_MODERATED:
-        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw, failure=failure(
-            FailureKind.MODERATED, ErrorCode.CONTENT_MODERATED.value, "contents moderation failed")))
-    if status == _STATUS_FAILED:
-        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw, failure=failure(
-            FailureKind.TRANSIENT, "PIXVERSE_GENERATION_FAILED", "generation failed")))
-    return Failure(malformed(f"unknown PixVerse video status {str(status)[:20]!r}"))
+    status = resp.get("status")
+    return VIDEO_STATUS.read(status, resp, lambda: _succeeded(resp, f"status {status}"), shown=f"status {status}")
+
+
+def _succeeded(resp: Mapping[str, Any], raw: str) -> Result[RemoteStatus, ProviderFailure]:
+    video_id, url = resp.get("id"), resp.get("url")
+    if not isinstance(url, str) or not url.startswith("https://"):
+        return Failure(malformed("a successful PixVerse video without a URL"))
+    return Success(RemoteStatus(state=RemoteState.SUCCEEDED, raw_status=raw, progress=1.0, outputs=(
+        ProviderOutput(url=url, mime_type="video/mp4", provider_asset_id=str(video_id)),)))
 
 
 def canonical_payload(body: Mapping[str, Any]) -> str:

@@ -50,7 +50,14 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
-from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
+from adapters.providers.api_client import (
+    ApiClient,
+    ErrorAnswer,
+    ErrorMapping,
+    StatusWords,
+    bearer,
+    job_not_found,
+)
 from adapters.providers.httpio import (
     SafeDownloader,
     created_id,
@@ -183,29 +190,30 @@ def failed_prediction(error: Any) -> ProviderFailure:
     return failure(FailureKind.TRANSIENT, "PROVIDER_JOB_FAILED", text)
 
 
+PREDICTION_STATUS = StatusWords("prediction status", {
+    "starting": RemoteState.RUNNING, "processing": RemoteState.RUNNING, "succeeded": RemoteState.SUCCEEDED,
+    "canceled": RemoteState.CANCELLED,
+    "failed": lambda body: failed_prediction(body.get("error")),
+    "aborted": lambda _: failure(FailureKind.TRANSIENT, "PROVIDER_ABORTED",
+                                 "the prediction passed its deadline before it started"),
+})
+
+
 def prediction_status(body: Mapping[str, Any]) -> Result[RemoteStatus, ProviderFailure]:
     """A prediction object (GET answer or webhook body) as a RemoteStatus."""
-    raw = body.get("status")
-    if raw in ("starting", "processing"):
-        return Success(RemoteStatus(state=RemoteState.RUNNING, raw_status=raw))
-    if raw == "succeeded":
-        urls = _output_urls(body.get("output"))
-        if not urls:
-            return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw, failure=failure(
-                FailureKind.TRANSIENT, "PROVIDER_NO_OUTPUT",
-                "the prediction succeeded without an output URL (data removed?)")))
-        outputs = tuple(ProviderOutput(url=url, mime_type=guess_mime(url), provider_asset_id=f"{body.get('id')}/{n}")
-                        for n, url in enumerate(urls))
-        return Success(RemoteStatus(state=RemoteState.SUCCEEDED, raw_status=raw, outputs=outputs, progress=1.0))
-    if raw == "failed":
-        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw,
-                                    failure=failed_prediction(body.get("error"))))
-    if raw == "canceled":
-        return Success(RemoteStatus(state=RemoteState.CANCELLED, raw_status=raw))
-    if raw == "aborted":
+    return PREDICTION_STATUS.read(body.get("status"), body, lambda: _succeeded(body))
+
+
+def _succeeded(body: Mapping[str, Any]) -> Result[RemoteStatus, ProviderFailure]:
+    raw = "succeeded"
+    urls = _output_urls(body.get("output"))
+    if not urls:
         return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw, failure=failure(
-            FailureKind.TRANSIENT, "PROVIDER_ABORTED", "the prediction passed its deadline before it started")))
-    return Failure(malformed(f"unknown prediction status {raw!r}"))
+            FailureKind.TRANSIENT, "PROVIDER_NO_OUTPUT",
+            "the prediction succeeded without an output URL (data removed?)")))
+    outputs = tuple(ProviderOutput(url=url, mime_type=guess_mime(url), provider_asset_id=f"{body.get('id')}/{n}")
+                    for n, url in enumerate(urls))
+    return Success(RemoteStatus(state=RemoteState.SUCCEEDED, raw_status=raw, outputs=outputs, progress=1.0))
 
 
 def _timestamp(raw: Any) -> datetime | None:

@@ -45,7 +45,14 @@ import httpx
 import msgspec
 from returns.result import Failure, Result, Success
 
-from adapters.providers.api_client import ApiClient, ErrorAnswer, ErrorMapping, bearer, job_not_found
+from adapters.providers.api_client import (
+    ApiClient,
+    ErrorAnswer,
+    ErrorMapping,
+    StatusWords,
+    bearer,
+    job_not_found,
+)
 from adapters.providers.httpio import (
     SafeDownloader,
     call,
@@ -181,20 +188,20 @@ def _created_at(raw: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+TASK_STATUS = StatusWords("Runway task status", {
+    "PENDING": RemoteState.QUEUED, "THROTTLED": RemoteState.QUEUED, "RUNNING": RemoteState.RUNNING,
+    "CANCELLED": RemoteState.CANCELLED, "SUCCEEDED": RemoteState.SUCCEEDED,
+    "FAILED": lambda task: failed_task(task.get("failureCode"), task.get("failure")),
+})
+
+
 def task_status(task: Mapping[str, Any], now: datetime) -> Result[RemoteStatus, ProviderFailure]:
-    raw = task.get("status")
     progress = task.get("progress") if isinstance(task.get("progress"), int | float) else None
-    if raw in ("PENDING", "THROTTLED"):
-        return Success(RemoteStatus(state=RemoteState.QUEUED, raw_status=raw))
-    if raw == "RUNNING":
-        return Success(RemoteStatus(state=RemoteState.RUNNING, raw_status=raw, progress=progress))
-    if raw == "CANCELLED":
-        return Success(RemoteStatus(state=RemoteState.CANCELLED, raw_status=raw))
-    if raw == "FAILED":
-        return Success(RemoteStatus(state=RemoteState.FAILED, raw_status=raw,
-                                    failure=failed_task(task.get("failureCode"), task.get("failure"))))
-    if raw != "SUCCEEDED":
-        return Failure(malformed(f"unknown Runway task status {str(raw)[:50]!r}"))
+    return TASK_STATUS.read(task.get("status"), task, lambda: _succeeded(task, now), progress=progress)
+
+
+def _succeeded(task: Mapping[str, Any], now: datetime) -> Result[RemoteStatus, ProviderFailure]:
+    raw = "SUCCEEDED"
     output = task.get("output")
     urls = [url for url in output if isinstance(url, str) and url.startswith("https://")] \
         if isinstance(output, list) else []

@@ -63,7 +63,10 @@ _SUB_COLUMNS, _SUB_VALUES = insert_values(submissions, "sub")
 
 READ_LEASED = Prepared.numbered(f"""
 SELECT row_to_json(j)::text AS job, row_to_json(a)::text AS account, row_to_json(h)::text AS hold,
-    row_to_json(s)::text AS submission
+    row_to_json(s)::text AS submission,
+    CASE WHEN j.parent_job_id IS NOT NULL THEN
+        COALESCE((SELECT p.result_asset_ids::text FROM jobs p WHERE p.id = j.parent_job_id), '[]') END
+        AS parent_results
 FROM jobs j LEFT JOIN {accounts.name} a ON a.id = j.account_id LEFT JOIN credit_holds h ON h.id = j.hold_id
     LEFT JOIN {submissions.name} s ON s.id = j.submission_id
 WHERE j.id = %(id)s::text AND j.status = '{JobStatus.PROCESSING}' AND j.lease_token = %(lease)s::text
@@ -260,7 +263,9 @@ class PostgresPipeline:
             account = msgspec.structs.replace(account, secret=self._box.open(account.secret))
         hold = None if row.hold is None else msgspec.json.decode(row.hold, type=CreditHold)
         submission = None if row.submission is None else msgspec.json.decode(row.submission, type=ProviderSubmission)
-        return Leased(msgspec.json.decode(row.job, type=Job), account, hold, submission)
+        parent_results = None if row.parent_results is None else msgspec.json.decode(
+            row.parent_results, type=tuple[str, ...])
+        return Leased(msgspec.json.decode(row.job, type=Job), account, hold, submission, parent_results)
 
     async def record_submission(self, job: Job, expected_version: int, submission: ProviderSubmission) -> bool:
         values = {**job_values(job, expected_version), "job_id": job.id,

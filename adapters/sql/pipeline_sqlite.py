@@ -59,6 +59,9 @@ _TYPES = {alias: {column.name: column.type for column in table.columns} for alia
 READ_LEASED = (
     "SELECT " + ", ".join(f"{alias}.{column.name} AS {alias}__{column.name}"
                           for alias, table in _LEASED_TABLES.items() for column in table.columns)
+    # a child's parent's results, as on Postgres: '[]' when the parent is gone, NULL without one
+    + ", CASE WHEN j.parent_job_id IS NOT NULL THEN COALESCE("
+    "(SELECT p.result_asset_ids FROM jobs p WHERE p.id = j.parent_job_id), '[]') END AS parent_results"
     + f" FROM jobs j LEFT JOIN {accounts.name} a ON a.id = j.account_id"
     " LEFT JOIN credit_holds h ON h.id = j.hold_id"
     f" LEFT JOIN {submissions.name} s ON s.id = j.submission_id"
@@ -156,13 +159,14 @@ def _part(row: dict[str, Any], alias: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- in the database thread
 
 
-def _read_leased(conn: sqlite3.Connection, job_id: str, lease_token: str) -> dict[str, dict[str, Any]] | None:
+def _read_leased(conn: sqlite3.Connection, job_id: str, lease_token: str
+                 ) -> tuple[dict[str, dict[str, Any]], str | None] | None:
     cursor = conn.execute(READ_LEASED, {"id": job_id, "lease": lease_token})
     found = cursor.fetchone()
     if found is None:
         return None
     row = dict(zip([column[0] for column in cursor.description], found, strict=True))
-    return {alias: _part(row, alias) for alias in _LEASED_TABLES}
+    return {alias: _part(row, alias) for alias in _LEASED_TABLES}, row["parent_results"]
 
 
 def _in_transaction(conn: sqlite3.Connection, write: Callable[..., tuple[T, bool]], *args: Any) -> T:
@@ -236,15 +240,17 @@ class SqlitePipeline:
         self._box = box or PlainSecretBox()
 
     async def read_leased(self, job_id: str, lease_token: str) -> Leased | None:
-        parts = await in_database_thread(self._engine, _read_leased, job_id, lease_token)
-        if parts is None:
+        found = await in_database_thread(self._engine, _read_leased, job_id, lease_token)
+        if found is None:
             return None
+        parts, parent_results = found
         account = None if parts["a"]["id"] is None else msgspec.convert(parts["a"], ProviderAccount)
         if account is not None:
             account = msgspec.structs.replace(account, secret=self._box.open(account.secret))
         hold = None if parts["h"]["id"] is None else msgspec.convert(parts["h"], CreditHold)
         submission = None if parts["s"]["id"] is None else msgspec.convert(parts["s"], ProviderSubmission)
-        return Leased(msgspec.convert(parts["j"], Job), account, hold, submission)
+        return Leased(msgspec.convert(parts["j"], Job), account, hold, submission,
+                      None if parent_results is None else msgspec.json.decode(parent_results, type=tuple[str, ...]))
 
     async def claim(self, now: datetime, lease_token: str, lease_until: datetime, limit: int,
                     selection: SelectionPolicy) -> ClaimedJobs:

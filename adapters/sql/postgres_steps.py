@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import create_job_pg, reads_pg
+from domain.accounts import ProviderAccount
 from domain.assets import Asset
 from domain.credentials import Credential
 from domain.jobs import Job
@@ -34,6 +35,9 @@ class PostgresSteps:
     async def read_relations(self, credential: Credential, asset_ids: Sequence[str], parent_job_id: str | None,
                              idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
         return await reads_pg.read_relations(self._engine, credential, asset_ids, parent_job_id, idempotency_key, now)
+
+    async def read_route_accounts(self, provider_ids: Sequence[str], user_id: str) -> list[ProviderAccount]:
+        return await reads_pg.read_route_accounts(self._engine, provider_ids, user_id)
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await reads_pg.read_job(self._engine, credential, job_id, now)

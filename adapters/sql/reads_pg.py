@@ -129,6 +129,16 @@ ORDER BY p.created_at DESC, p.id DESC
 """
 
 
+# A routed job's candidates' accounts (their secrets not read), no credential: the create
+# statement that follows checks it.
+ROUTE_ACCOUNTS = Prepared.numbered(f"""
+SELECT json_agg(c ORDER BY c.created_at, c.id)::text AS accounts FROM (
+    SELECT {ACCOUNT_COLUMNS} FROM provider_accounts a
+    WHERE a.provider_id = ANY(%(provider_ids)s::text[])
+      AND (a.owner_user_id IS NULL OR a.owner_user_id = %(user_id)s::text)) c
+""")
+
+
 def _per_kind(template: str) -> dict[CredentialKind, Prepared]:
     return {kind: Prepared.numbered(template.replace("{credential}", condition))
             for kind, condition in CONDITIONS.items()}
@@ -162,6 +172,13 @@ async def read_relations(engine: AsyncEngine, credential: Credential, asset_ids:
         assets=msgspec.json.decode(row["assets"], type=list[Asset]) if row["assets"] else [],
         parent=msgspec.json.decode(row["parent"], type=Job) if row["parent"] else None,
         earlier=msgspec.json.decode(row["earlier"], type=Job) if row["earlier"] else None))
+
+
+async def read_route_accounts(engine: AsyncEngine, provider_ids: Sequence[str],
+                              user_id: str) -> list[ProviderAccount]:
+    [row] = await autocommit.read(engine, ROUTE_ACCOUNTS.sql,
+                                  ROUTE_ACCOUNTS.args({"provider_ids": list(provider_ids), "user_id": user_id}))
+    return msgspec.json.decode(row["accounts"], type=list[ProviderAccount]) if row["accounts"] else []
 
 
 async def read_job(engine: AsyncEngine, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:

@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters import uow_steps
 from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.api_keys import SqlApiKeyRepository
@@ -28,7 +29,7 @@ from adapters.sql.postgres_steps import PostgresSteps
 from adapters.sql.sqlite_steps import SqliteSteps
 from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
-from domain.accounts import SelectionPolicy
+from domain.accounts import ProviderAccount, SelectionPolicy
 from domain.assets import Asset
 from domain.credentials import Credential
 from domain.dispatch import ClaimedJobs
@@ -178,6 +179,12 @@ class SqlUnitOfWorkFactory:
     async def read_relations(self, credential: Credential, asset_ids: Sequence[str], parent_job_id: str | None,
                              idempotency_key: str | None, now: datetime) -> Authorized[Relations]:
         return await self._steps.read_relations(credential, asset_ids, parent_job_id, idempotency_key, now)
+
+    async def read_route_accounts(self, provider_ids: Sequence[str], user_id: str) -> list[ProviderAccount]:
+        if isinstance(self._steps, PostgresSteps):
+            return await self._steps.read_route_accounts(provider_ids, user_id)
+        async with self() as uow:  # SQLite: over a unit of work, as before
+            return await uow_steps.read_route_accounts(uow, provider_ids, user_id)
 
     async def read_job(self, credential: Credential, job_id: str, now: datetime) -> Authorized[Job]:
         return await self._steps.read_job(credential, job_id, now)

@@ -218,8 +218,7 @@ class CreateJob:
     async def _route(self, actor: Actor, models: Sequence[Model], request: JobRequest, priced: Priced) -> Priced:
         """Where a routed job goes first: one read of the accounts' health, and the circuits."""
         able = options(models, request.model, request.operation_type, request.params).unwrap()
-        async with self._uow() as uow:
-            option, reason = await first_choice(uow, self._circuits, able, actor.user_id, self._clock.now())
+        option, reason = await first_choice(self._uow, self._circuits, able, actor.user_id, self._clock.now())
         route = msgspec.structs.replace(priced.route, reason=reason) if priced.route is not None else None
         return msgspec.structs.replace(priced, chosen=option.chosen, params=option.params, cost=option.price,
                                        route=route)

@@ -14,7 +14,7 @@ from domain.accounts import FailureKind, ProviderAccount
 from domain.errors import DomainError, validation
 from domain.jobs import Job, reroute
 from domain.models import Chosen, Model, check_params, price_of, resolve
-from domain.ports import CircuitStates, UnitOfWork
+from domain.ports import AtomicSteps, CircuitStates, UnitOfWork
 from domain.routing import (
     AUTO,
     Candidate,
@@ -83,10 +83,11 @@ def candidates(found: Sequence[Option], accounts: Sequence[ProviderAccount], cir
             for o in found]
 
 
-async def first_choice(uow: UnitOfWork, circuits: CircuitStates, able: Sequence[Option], user_id: str,
+async def first_choice(steps: AtomicSteps, circuits: CircuitStates, able: Sequence[Option], user_id: str,
                        now: datetime) -> tuple[Option, str]:
-    """Where a routed job goes first, and why; one read (the accounts' health)."""
-    accounts = await uow.accounts.find()
+    """Where a routed job goes first, and why; one read (its candidates' accounts' health)."""
+    providers = sorted({o.chosen.model.provider_id for o in able})
+    accounts = await steps.read_route_accounts(providers, user_id)
     choice = choose(candidates(able, accounts, circuits, user_id, now))
     assert choice is not None, "a routed request has at least one option"
     return next(o for o in able if o.chosen.model.id == choice.model_id), choice.reason

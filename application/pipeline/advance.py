@@ -82,7 +82,7 @@ class AdvanceJob:
             # than reading it back: every write is still checked against the version and
             # lease, so a job that moved on meanwhile only answers "lease lost" there.
             job, submission = attached
-            self._in_hand[job_id] = Leased(job, leased.account, leased.hold, submission)
+            self._in_hand[job_id] = Leased(job, leased.account, leased.hold, submission, leased.parent_results)
         return result
 
     async def _step(self, leased: Leased) -> Result[Step, DomainError]:

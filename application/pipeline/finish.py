@@ -66,7 +66,8 @@ class Finish:
         fetched = await fetch_outputs(client, self._blobs, status.outputs, self._asset_policy.limits.largest)
         if isinstance(fetched, Failure):
             return await self.fail_or_retry(job, account, fetched.failure(), blame_account=False)
-        if leased is not None and job.parent_job_id is None and (leased.hold is None) == (job.hold_id is None):
+        if leased is not None and (job.parent_job_id is None) == (leased.parent_results is None) \
+                and (leased.hold is None) == (job.hold_id is None):
             done = await self._complete_at_once(job, client, account, status, leased, fetched.unwrap())
             if done is not None:
                 return done
@@ -76,10 +77,10 @@ class Finish:
                                 status: RemoteStatus, leased: Leased,
                                 fetched: list[FetchedOutput]) -> Result[Step, DomainError] | None:
         """The whole success in one atomic step, worked out here with the domain's functions
-        from what was read with the lease (the hold, the submission). None when its
-        assumptions no longer hold (nothing written): then step by step."""
+        from what was read with the lease (the hold, the submission, a child's parent's
+        results). None when its assumptions no longer hold (nothing written): then step by step."""
         now = self._clock.now()
-        inputs = list(job.input_asset_ids)
+        inputs = with_parent_results(job.input_asset_ids, leased.parent_results or ())
         new_assets = [self._asset(job, client, item, now) for item in fetched]
         done = complete(job, tuple(a.id for a in new_assets), now).unwrap()
         settled: CreditHold | None = None
@@ -168,10 +169,8 @@ class Finish:
                             fetched: list[FetchedOutput], after_commit: AfterCommit,
                             now: datetime) -> list[tuple[Asset, bool]]:
         """One asset per output; bytes the user already has give the existing asset."""
-        inputs = list(job.input_asset_ids)
-        if job.parent_job_id is not None:
-            parent = await uow.jobs.get(job.parent_job_id)
-            inputs += [a for a in (parent.result_asset_ids if parent else ()) if a not in inputs]
+        parent = await uow.jobs.get(job.parent_job_id) if job.parent_job_id is not None else None
+        inputs = with_parent_results(job.input_asset_ids, parent.result_asset_ids if parent else ())
         stored: list[tuple[Asset, bool]] = []
         for item in fetched:
             existing = await uow.assets.find_by_sha(job.user_id, item.blob.sha256)
@@ -238,3 +237,8 @@ class Finish:
             await uow.commit()
         await after_commit.flush(self._events)
         return Success(Step.DONE if moved.status is JobStatus.FAILED else Step.WAITING)
+
+
+def with_parent_results(inputs: tuple[str, ...], parent_results: tuple[str, ...]) -> list[str]:
+    """A job's inputs for its outputs' lineage: its own, then its parent's results."""
+    return [*inputs, *(a for a in parent_results if a not in inputs)]

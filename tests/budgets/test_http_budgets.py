@@ -191,6 +191,21 @@ def test_a_job_naming_an_input_costs_one_read_more(pg_api: Api) -> None:
     assert trips.redis_commands <= 1, trips.report()
 
 
+@pytest.mark.postgres
+@pytest.mark.redis
+def test_a_routed_job_costs_no_more_than_a_named_one(pg_api: Api) -> None:
+    """Routing reads the accounts' health to choose the provider (application/jobs/routing.py):
+    within the same budget as a job on a named provider."""
+    alice = pg_api.seeded("alice")
+    pg_api.pool_account()
+    body = {"provider_id": "auto", "operation_type": "text_to_image", "params": {"prompt": "a red fox"}}
+    response, trips = measured(pg_api, lambda: pg_api.client.post("/v1/jobs", headers=alice.headers, json=body))
+    assert response.status_code == 202, response.text
+    assert response.json()["routed_to"] == "sim/image", response.text
+    assert trips.postgres <= 2, trips.report()
+    assert trips.redis_commands <= 1, trips.report()
+
+
 def key_of(api: Api, who: Caller, scopes: list[str] | None = None) -> tuple[str, Caller]:
     """A new API key of `who`'s: its id, and a caller presenting it."""
     body: dict[str, Any] = {"name": "backend", **({"scopes": scopes} if scopes is not None else {})}

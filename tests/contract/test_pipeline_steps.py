@@ -81,3 +81,22 @@ def test_submission_and_answer_are_written_only_under_the_lease(uow_factory: Uni
         assert submission_now == msgspec.structs.replace(submission, provider_job_id="remote-1")
 
     runner.run(scenario())
+
+
+def test_read_leased_gives_a_child_its_parents_results(uow_factory: UnitOfWorkFactory,
+                                                       runner: asyncio.Runner) -> None:
+    async def scenario() -> None:
+        alone, _ = await leased_job(uow_factory)
+        assert (await uow_factory.read_leased(alone.id, "lease-1")).parent_results is None  # type: ignore[union-attr]
+        owner = await add_user(uow_factory)
+        parent = job(owner.id, status=JobStatus.COMPLETED, result_asset_ids=("as-1", "as-2"))
+
+        async def work(uow: UnitOfWork) -> None:
+            assert await uow.jobs.add(parent)
+
+        await in_uow(uow_factory, work)
+        child, _ = await leased_job(uow_factory, parent_job_id=parent.id)
+        leased = await uow_factory.read_leased(child.id, "lease-1")
+        assert leased is not None and leased.parent_results == ("as-1", "as-2")
+
+    runner.run(scenario())

@@ -18,7 +18,7 @@ from domain.pagination import Cursor, Page, decode_cursor
 from domain.ports import AssetFilter, Authorized, JobFilter, UnitOfWork, UnitOfWorkFactory
 from domain.quotas import DailyUsage
 from domain.users import Session
-from tests.contract.builders import T0, add_user, asset, at, in_uow, job
+from tests.contract.builders import T0, account, add_user, asset, at, in_uow, job
 
 
 async def live_session(factory: UnitOfWorkFactory, user_id: str, revoked: bool = False) -> Credential:
@@ -118,5 +118,25 @@ def test_pages_are_the_repositories_pages(uow_factory: UnitOfWorkFactory, runner
                 return await uow.assets.page(msgspec.structs.replace(where, owner_id=alice.id), None, 100)
 
             assert got_assets == Authorized(True, await in_uow(uow_factory, expected_assets, commit=False))
+
+    runner.run(scenario())
+
+
+def test_a_routed_jobs_accounts_are_its_providers_shared_ones_and_the_users_own_without_secrets(
+        uow_factory: UnitOfWorkFactory, runner: asyncio.Runner) -> None:
+    async def scenario() -> None:
+        alice, bob = await add_user(uow_factory), await add_user(uow_factory)
+        pool, hers = account(created_at=at(1)), account(owner_user_id=alice.id, created_at=at(2), credits=5)
+        busy = account(provider_id="sim_b", created_at=at(3), current_jobs=2)
+        others = (account(owner_user_id=bob.id, created_at=at(4)), account(provider_id="fal", created_at=at(5)))
+
+        async def work(uow: UnitOfWork) -> None:
+            for each in (pool, hers, busy, *others):
+                await uow.accounts.add(each)
+
+        await in_uow(uow_factory, work)
+        read = await uow_factory.read_route_accounts(["sim", "sim_b"], alice.id)
+        assert read == [msgspec.structs.replace(a, secret="") for a in (pool, hers, busy)]
+        assert await uow_factory.read_route_accounts(["veo"], alice.id) == []
 
     runner.run(scenario())

@@ -1,7 +1,10 @@
 """Schemathesis against the live OpenAPI of a real server process: every operation, every
 default check (but one for the upload forms, see UNTYPED_FORMS), 100 fuzzed examples per
-operation (fewer where an operation has fewer distinct inputs) on top of the schema's examples
-and the coverage phase, derandomized; zero failures.
+operation that changes anything and 10 per read (GET, and the quote: READS), fewer where an
+operation has fewer distinct inputs, on top of the schema's examples and the coverage phase
+(the same for every operation), derandomized; zero failures. `ignored_auth` probes each
+operation's first AUTH_PROBES cases. Calls go over one kept-alive connection that keeps no
+cookies.
 
 The server runs `pixrelay serve` (SQLite, local blobs, in-process worker, the `sim`
 provider only: fuzzed admin calls must not make accounts that reach real providers) on a
@@ -30,21 +33,33 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.pytest.lazy import get_all_tests
-from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from schemathesis.specs.openapi.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
 
 from domain.assets import SNIFFED_MIME_TYPES
 from tests.support.media_samples import SAMPLES
 from tests.support.server import running, server_errors
 
 EXAMPLES = 100
+# A read changes nothing another case could run into: its inputs are its parameters alone, which
+# the coverage phase already walks (every boundary and type), so 10 fuzzed examples on top.
+READ_EXAMPLES = 10
+READ_POSTS = ("/v1/jobs/quote",)  # a POST only for its body's size: it writes nothing
+# `ignored_auth` sends each case again without credentials (and with bad ones): half of all
+# calls. Credentials are checked before the body is read (a guard on the route), so no body
+# can change the answer: each operation's first cases (its examples and the start of its
+# coverage phase, negative ones among them) are probed, the rest are not.
+AUTH_PROBES = 20
 ADMIN_EMAIL = "root@example.com"
 PASSWORD = "correct horse battery"
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -117,6 +132,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 
 SETTINGS = settings(max_examples=EXAMPLES, derandomize=True, deadline=None,
                     suppress_health_check=list(HealthCheck), database=None)
+READ_SETTINGS = settings(SETTINGS, max_examples=READ_EXAMPLES)
+
+
+def is_read(operation: schemathesis.APIOperation) -> bool:
+    return operation.method.upper() == "GET" or operation.path in READ_POSTS
+
+
+def session() -> requests.Session:
+    """One kept-alive connection for every call; no cookie is kept, so every case is sent with
+    only what it states (the console's log-in sets cookies)."""
+    kept = requests.Session()
+    kept.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return kept
 
 
 def keep_valid(case: schemathesis.Case) -> None:
@@ -168,13 +196,37 @@ UNTYPED_FORMS = ("POST /v1/assets", "POST /openai/v1/images/edits")
 MODEL_DEPENDENT = ("POST /openai/v1/images/generations", "POST /openai/v1/images/edits")
 
 
-def call_and_validate(case: schemathesis.Case, live: Live, seen: Counter[str]) -> None:
+def call_and_validate(case: schemathesis.Case, live: Live, seen: Counter[str], kept: requests.Session) -> None:
     seen[case.operation.label] += 1
     keep_valid(case)
     excluded = [negative_data_rejection] if case.operation.label in UNTYPED_FORMS else []
     if case.operation.label in MODEL_DEPENDENT:
         excluded.append(positive_data_acceptance)
-    case.call_and_validate(base_url=live.url, timeout=30, excluded_checks=excluded)
+    if seen[case.operation.label] > AUTH_PROBES:
+        excluded.append(ignored_auth)
+    case.call_and_validate(base_url=live.url, session=kept, timeout=30, excluded_checks=excluded)
+
+
+def every_test(schema: schemathesis.BaseSchema) -> Iterator[tuple[schemathesis.APIOperation, Any]]:
+    """Every operation's test, in the schema's order: reads with READ_SETTINGS, the rest with
+    SETTINGS."""
+    order = [result.ok().label for result in schema.get_all_operations()]
+    built: list[tuple[schemathesis.APIOperation, Any]] = []
+    for part, part_settings in ((schema.include(is_read_context), READ_SETTINGS),
+                                (schema.exclude(is_read_context), SETTINGS)):
+        for each in get_all_tests(schema=part, test_func=call_and_validate, settings=part_settings,
+                                  given_kwargs=None):
+            operation, test = each.ok()
+            assert is_read(operation) == (part_settings is READ_SETTINGS), operation.label
+            built.append((operation, test))
+    by_label = {operation.label: (operation, test) for operation, test in built}
+    assert len(built) == len(by_label) and sorted(by_label) == sorted(order), "every operation is tested once"
+    for label in order:
+        yield by_label[label]
+
+
+def is_read_context(context: Any) -> bool:
+    return is_read(context.operation)
 
 
 def describe(error: BaseException) -> str:
@@ -196,14 +248,17 @@ def test_every_operation_passes_every_default_check(live: Live) -> None:
     seen: Counter[str] = Counter()
     took: Counter[str] = Counter()
     failures: dict[str, str] = {}
-    for built in get_all_tests(schema=schema, test_func=call_and_validate, settings=SETTINGS, given_kwargs=None):
-        operation, test = built.ok()
-        started = time.monotonic()
-        try:
-            test(live=live, seen=seen)
-        except (Exception, BaseExceptionGroup) as error:  # every failing operation is reported
-            failures[operation.label] = describe(error)
-        took[operation.label] = time.monotonic() - started
+    with session() as kept:
+        for operation, test in every_test(schema):
+            started = time.monotonic()
+            try:
+                test(live=live, seen=seen, kept=kept)
+            except (Exception, BaseExceptionGroup) as error:  # every failing operation is reported
+                failures[operation.label] = describe(error)
+            took[operation.label] = time.monotonic() - started
+    assert len(seen) == len(took), "every operation was called"
     slowest = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in took.most_common(5))
-    print(f"schemathesis: {len(seen)} operations, {sum(seen.values())} calls; slowest: {slowest}")
+    reads = sum(seconds for label, seconds in took.items() if label.startswith("GET ") or label.endswith(READ_POSTS))
+    print(f"schemathesis: {len(seen)} operations, {sum(seen.values())} calls, {sum(took.values()):.1f} s "
+          f"(reads {reads:.1f} s); slowest: {slowest}")
     assert not failures, "\n\n".join(f"{label}\n{detail}" for label, detail in failures.items())

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-
 from returns.result import Failure, Success
 
 from application.jobs.create import CreateJob, JobRequest
@@ -17,15 +14,12 @@ from domain.jobs import OperationType as Op
 from domain.models import ModelOperation, ModelRecord, tombstone
 from domain.providers import PriceRule, PriceUnit
 from tests.support.seed import ActorStub, add_account, add_user
-from tests.support.wiring import Wiring, memory_wiring
+from tests.support.wiring import Wiring
+from tests.unit.application.jobs_world import drained, run
 
 SCHEMA = {"type": "object", "properties": {"prompt": {"type": "string", "minLength": 1},
                                            "num_images": {"type": "integer", "minimum": 1, "maximum": 4}},
           "required": ["prompt"], "additionalProperties": False}
-
-
-def run(test: Callable[[Wiring], Awaitable[None]]) -> None:
-    asyncio.run(test(memory_wiring()))
 
 
 def hq_record(w: Wiring) -> ModelRecord:
@@ -48,18 +42,6 @@ async def created(w: Wiring, actor: ActorStub, request: JobRequest) -> Job:
     return made.unwrap().job
 
 
-async def finished(w: Wiring, job_id: str) -> Job:
-    from application.pipeline.run import DrainOnce
-
-    for _ in range(20):
-        await w.get(DrainOnce)()
-        w.clock.advance(10)
-    async with w.ports.uow() as uow:
-        job = await uow.jobs.get(job_id)
-    assert job is not None
-    return job
-
-
 def test_a_provider_alone_runs_its_default_model_and_the_provider_is_sent_its_remote_id() -> None:
     async def scenario(w: Wiring) -> None:
         alice = await add_user(w)
@@ -67,7 +49,7 @@ def test_a_provider_alone_runs_its_default_model_and_the_provider_is_sent_its_re
         job = await created(w, alice, JobRequest(provider_id="sim", operation_type="text_to_image",
                                                  params={"prompt": "fox", "num_images": 2}))
         assert job.model == "sim/image" and job.cost_estimate == 2
-        done = await finished(w, job.id)
+        done = await drained(w, job.id)
         assert done.status is JobStatus.COMPLETED
         remote = w.sim.remote_job(done.provider_job_id or "")
         assert remote is not None and remote.model == "image"
@@ -114,7 +96,7 @@ def test_an_admins_model_is_checked_against_its_schema_priced_by_its_rule_and_se
         assert isinstance(bad, Failure) and bad.failure().field == "params"
         job = await created(w, alice, request)
         assert job.cost_estimate == 21 and job.params == {"prompt": "fox", "num_images": 3}
-        done = await finished(w, job.id)
+        done = await drained(w, job.id)
         assert done.status is JobStatus.COMPLETED, done.error_message
         remote = w.sim.remote_job(done.provider_job_id or "")
         assert remote is not None and remote.model == "image-hq"
@@ -151,7 +133,7 @@ def test_a_job_whose_model_was_removed_before_it_ran_fails_without_reaching_the_
                                                  params={"prompt": "fox"}))
         await store(w, tombstone("sim/image-hq", "sim", "image-hq", w.clock.now(), None))
         w.get(ModelCatalog).forget()
-        done = await finished(w, job.id)
+        done = await drained(w, job.id)
         assert done.status is JobStatus.FAILED and done.error_code == "MODEL_GONE"
         assert w.sim.submit_count == 0
 
@@ -164,7 +146,7 @@ def test_a_retried_job_runs_on_the_same_model() -> None:
         await add_account(w)
         job = await created(w, alice, JobRequest(model="sim/image", operation_type="text_to_image",
                                                  params={"prompt": "fox", "sim_outcome": "final_error"}))
-        assert (await finished(w, job.id)).status is JobStatus.FAILED
+        assert (await drained(w, job.id)).status is JobStatus.FAILED
         again = await w.get(RetryJob)(alice, job.id)
         assert isinstance(again, Success), again
         assert again.unwrap().job.model == "sim/image"

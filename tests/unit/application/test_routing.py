@@ -3,8 +3,6 @@ first and after a provider-side failure, and what the API shows of it."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hypothesis import given, settings
@@ -26,7 +24,8 @@ from domain.models import ModelOperation, ModelRecord, check_params
 from domain.providers import PriceRule, PriceUnit
 from entrypoints.http.schemas_jobs import job_out
 from tests.support.seed import ActorStub, add_account, add_user
-from tests.support.wiring import Wiring, memory_wiring
+from tests.support.wiring import Wiring
+from tests.unit.application.jobs_world import drained, run
 
 STRICT = {"type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"],
           "additionalProperties": False}
@@ -53,25 +52,11 @@ async def with_second_sim(w: Wiring, *records: ModelRecord) -> ActorStub:
     return await add_user(w)
 
 
-def run(test: Callable[[Wiring], Awaitable[None]]) -> None:
-    asyncio.run(test(memory_wiring()))
-
-
 async def create(w: Wiring, actor: ActorStub, **fields: Any) -> Job:
     fields.setdefault("params", {"prompt": "fox"})
     made = await w.get(CreateJob)(actor, JobRequest(operation_type="text_to_image", **fields))
     assert isinstance(made, Success), made
     return made.unwrap().job
-
-
-async def drained(w: Wiring, job_id: str) -> Job:
-    for _ in range(20):
-        await w.get(DrainOnce)()
-        w.clock.advance(10)
-    async with w.ports.uow() as uow:
-        job = await uow.jobs.get(job_id)
-    assert job is not None
-    return job
 
 
 def test_a_model_id_or_an_alias_of_one_provider_is_not_routed() -> None:

@@ -52,10 +52,11 @@ VIDEO_URL = "https://v15-kling-fdl.klingai.com/bs2/upload-ylab-stunt-sgp/se/stre
 PICTURE = InputRef(asset_id="a1", url="https://cdn.example.com/first.png", mime_type="image/png")
 
 
-def kling(*answers: httpx.Response | Handler, private: bool = False) -> tuple[KlingProvider, Replay]:
+def kling(*answers: httpx.Response | Handler, private: bool = False,
+          clock_offset: timedelta = timedelta()) -> tuple[KlingProvider, Replay]:
     replay = Replay(*answers)
     client = http(replay)
-    return KlingProvider(client, downloader(client, private=private), clock=lambda: START), replay
+    return KlingProvider(client, downloader(client, private=private), clock=lambda: START + clock_offset), replay
 
 
 def request(operation: OperationType = OperationType.TEXT_TO_VIDEO, inputs: tuple[InputRef, ...] = (),
@@ -233,8 +234,7 @@ def test_a_succeeded_task_has_its_videos_as_outputs_and_polls_its_own_endpoint()
 
 
 def test_a_task_older_than_the_30_day_retention_has_expired_outputs() -> None:
-    client = http(Replay(recorded("kling", "task_succeed")))
-    provider = KlingProvider(client, downloader(client), clock=lambda: START + timedelta(days=30))
+    provider, _ = kling(recorded("kling", "task_succeed"), clock_offset=timedelta(days=30))
     status = run(provider.status(SECRET, f"text2video:{TASK_ID}")).unwrap()
     assert status.state is RemoteState.FAILED and status.failure is not None
     assert (status.failure.kind, status.failure.code) == (FailureKind.TRANSIENT, "OUTPUT_EXPIRED")

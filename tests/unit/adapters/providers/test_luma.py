@@ -4,6 +4,8 @@ answers."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from returns.result import Success
@@ -44,10 +46,10 @@ LAST = InputRef(asset_id="a2", url="https://cdn.example.com/last.png", mime_type
 EARLIER = InputRef(asset_id="a3", provider_asset_id=f"generation:{GENERATION_ID}", mime_type="video/mp4")
 
 
-def luma(*answers: httpx.Response | Handler, private: bool = False) -> tuple[LumaProvider, Replay]:
+def luma(*answers: httpx.Response | Handler, private: bool = False, **options: Any) -> tuple[LumaProvider, Replay]:
     replay = Replay(*answers)
     client = http(replay)
-    return LumaProvider(client, downloader(client, private=private), clock=lambda: START), replay
+    return LumaProvider(client, downloader(client, private=private), clock=lambda: START, **options), replay
 
 
 def request(operation: OperationType = OperationType.TEXT_TO_VIDEO, inputs: tuple[InputRef, ...] = (),
@@ -110,10 +112,8 @@ def test_inputs_become_keyframes(operation: OperationType, inputs: tuple[InputRe
 
 
 def test_text_to_image_posts_to_the_image_endpoint_with_the_image_model() -> None:
-    replay = Replay(recorded("luma", "generation_created", id="0b7c6a54-1d2e-4f3a-8b9c-0d1e2f3a4b5c"))
-    client = http(replay)
-    provider = LumaProvider(client, downloader(client), clock=lambda: START, models=LumaModels(image="photon-flash-1"),
-                            base_url="https://luma.internal.test/v1/")
+    provider, replay = luma(recorded("luma", "generation_created", id="0b7c6a54-1d2e-4f3a-8b9c-0d1e2f3a4b5c"),
+                            models=LumaModels(image="photon-flash-1"), base_url="https://luma.internal.test/v1/")
     run(provider.submit(SECRET, request(OperationType.TEXT_TO_IMAGE, aspect_ratio="1:1")))
     assert str(replay.last.url) == "https://luma.internal.test/v1/generations/image"
     assert replay.json() == {"prompt": "a red bicycle in the rain", "aspect_ratio": "1:1", "model": "photon-flash-1"}
