@@ -141,7 +141,7 @@ JOB, SHOWN_JOB, ASSET, STANDING, JOBS, ASSETS, RELATIONS = map(
 async def _rows(engine: AsyncEngine, statements: dict[CredentialKind, Prepared], credential: Credential,
                 now: datetime, **values: Any) -> list[asyncpg.Record]:
     statement = statements[credential.kind]
-    return await autocommit.read(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
+    return await autocommit.fetch(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
 
 
 def _entity(row: asyncpg.Record, type_: type[T]) -> T | None:
