@@ -28,15 +28,17 @@ UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 def is_infrastructure_fault(error: BaseException) -> bool:
     if isinstance(error, INFRASTRUCTURE_ERRORS):
         return True
-    if isinstance(error, asyncpg.PostgresError):
-        return str(error.sqlstate or "").startswith(UNAVAILABLE_SQLSTATES)
     if not isinstance(error, DBAPIError):
-        return False
+        # the driver's own error, as the hot-path statements raise it (adapters/sql/autocommit.py)
+        return _unavailable(error)
     # asyncpg's "connection was closed in the middle of operation" (SQLSTATE 08003) reaches
     # us as a plain DBAPIError: marked as a disconnect mid-statement, unmarked on connect.
     return error.connection_invalidated or any(
-        isinstance(cause, OSError) or str(getattr(cause, "sqlstate", "") or "").startswith(UNAVAILABLE_SQLSTATES)
-        for cause in _causes(error.orig))
+        isinstance(cause, OSError) or _unavailable(cause) for cause in _causes(error.orig))
+
+
+def _unavailable(error: BaseException) -> bool:
+    return str(getattr(error, "sqlstate", "") or "").startswith(UNAVAILABLE_SQLSTATES)
 
 
 def _causes(error: BaseException | None, depth: int = 8) -> list[BaseException]:

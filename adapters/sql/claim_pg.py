@@ -181,22 +181,28 @@ async def claim_in_four(engine: AsyncEngine, now: datetime, lease_token: str, le
     for attempt in (1, 2):
         async with autocommit.pooled(engine) as fairy:
             driver = autocommit.driver_of(fairy)
+            sent = TAKE_TURN
             try:
                 await driver.execute(TAKE_TURN)
-            except BaseException as error:
-                await autocommit.discard(fairy)
-                if attempt == 1 and autocommit.refused_by_driver(error, driver):
-                    continue
-                raise
-            try:
+                sent = CLAIM_LOCKS.sql
                 row = await driver.fetchrow(CLAIM_LOCKS.sql, *CLAIM_LOCKS.args({"now": now, "limit": limit}))
                 assert row is not None
                 claims = plan_claims(_decode(row["expired"], row["pending"], row["pool"], row["slots"]), now,
                                      lease_token, lease_until, limit, selection)
                 if claims.leased:
+                    sent = WRITE_CLAIMS.sql
                     await driver.execute(WRITE_CLAIMS.sql, *WRITE_CLAIMS.args(_write_values(claims, now)))
+                sent = "COMMIT"
                 await driver.execute("COMMIT")
-            except BaseException:
+            except Exception as error:
+                if not driver.is_closed():
+                    await autocommit.discard(fairy)  # mid-transaction: never back to the pool
+                    raise
+                await autocommit.lost(engine, fairy, error)
+                if attempt == 1 and sent == TAKE_TURN and autocommit.refused_before_sending(driver, error):
+                    continue
+                raise autocommit.as_lost(sent, (), error) from error
+            except BaseException:  # cancelled mid-claim
                 await autocommit.discard(fairy)
                 raise
             return claims.answer()

@@ -24,9 +24,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import JSON
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import autocommit
@@ -148,33 +148,30 @@ def arguments(credential: Credential, draft: JobDraft, now: datetime) -> dict[st
     }
 
 
-def abort_reason(error: DBAPIError) -> list[str] | None:
+def abort_reason(error: asyncpg.PostgresError) -> list[str] | None:
     """The words `pixrelay_abort` was given, when that is what ended the statement."""
-    cause: BaseException | None = error.orig
-    while cause is not None:
-        if getattr(cause, "sqlstate", None) == ABORT_SQLSTATE:
-            return str(getattr(cause, "message", None) or cause).split()
-        cause = cause.__cause__
-    return None
+    if error.sqlstate != ABORT_SQLSTATE:
+        return None
+    return str(error.message).split()
 
 
 async def create_job(engine: AsyncEngine, credential: Credential, draft: JobDraft, now: datetime) -> CreateOutcome:
     statement = STATEMENTS[credential.kind]
     try:
         [row] = await autocommit.fetch(engine, statement.sql, statement.args(arguments(credential, draft, now)))
-    except DBAPIError as error:
+    except asyncpg.PostgresError as error:
         match abort_reason(error):
             case ["daily_limit", limit]:
                 return CreateOutcome(status=CreateStatus.DAILY_LIMIT, daily_limit=int(limit))
             case ["key_in_flight"]:
                 return CreateOutcome(status=CreateStatus.KEY_IN_FLIGHT)
         raise
-    if not row.granted:
+    if not row["granted"]:
         return CreateOutcome(status=CreateStatus.UNAUTHENTICATED)
-    if row.earlier is not None:
-        return CreateOutcome(status=CreateStatus.REPLAYED, job=msgspec.json.decode(row.earlier, type=Job))
-    if not row.funded:
-        if row.day_limit is not None and (row.used or 0) >= row.day_limit:
-            return CreateOutcome(status=CreateStatus.DAILY_LIMIT, daily_limit=row.day_limit)
-        return CreateOutcome(status=CreateStatus.INSUFFICIENT_CREDITS, available=row.available or 0)
+    if row["earlier"] is not None:
+        return CreateOutcome(status=CreateStatus.REPLAYED, job=msgspec.json.decode(row["earlier"], type=Job))
+    if not row["funded"]:
+        if row["day_limit"] is not None and (row["used"] or 0) >= row["day_limit"]:
+            return CreateOutcome(status=CreateStatus.DAILY_LIMIT, daily_limit=row["day_limit"])
+        return CreateOutcome(status=CreateStatus.INSUFFICIENT_CREDITS, available=row["available"] or 0)
     return CreateOutcome(status=CreateStatus.CREATED, job=draft.job)

@@ -25,9 +25,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from sqlalchemy import JSON
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.security.secret_box import PlainSecretBox, SecretBox
@@ -258,29 +258,29 @@ class PostgresPipeline:
         row = await self._run(READ_LEASED, {"id": job_id, "lease": lease_token})
         if row is None:
             return None
-        account = None if row.account is None else msgspec.json.decode(row.account, type=ProviderAccount)
+        account = None if row["account"] is None else msgspec.json.decode(row["account"], type=ProviderAccount)
         if account is not None:
             account = msgspec.structs.replace(account, secret=self._box.open(account.secret))
-        hold = None if row.hold is None else msgspec.json.decode(row.hold, type=CreditHold)
-        submission = None if row.submission is None else msgspec.json.decode(row.submission, type=ProviderSubmission)
-        parent_results = None if row.parent_results is None else msgspec.json.decode(
-            row.parent_results, type=tuple[str, ...])
-        return Leased(msgspec.json.decode(row.job, type=Job), account, hold, submission, parent_results)
+        hold = None if row["hold"] is None else msgspec.json.decode(row["hold"], type=CreditHold)
+        submission = None if row["submission"] is None else msgspec.json.decode(row["submission"], type=ProviderSubmission)
+        parent_results = None if row["parent_results"] is None else msgspec.json.decode(
+            row["parent_results"], type=tuple[str, ...])
+        return Leased(msgspec.json.decode(row["job"], type=Job), account, hold, submission, parent_results)
 
     async def record_submission(self, job: Job, expected_version: int, submission: ProviderSubmission) -> bool:
         values = {**job_values(job, expected_version), "job_id": job.id,
                   **{f"sub_{name}": value for name, value in msgspec.structs.asdict(submission).items()}}
-        return bool((await self._run(RECORD_SUBMISSION, values)).saved)
+        return bool((await self._run(RECORD_SUBMISSION, values))["saved"])
 
     async def attach(self, job: Job, expected_version: int, provider_job_id: str) -> bool:
         values = {**job_values(job, expected_version), "job_id": job.id, "provider_job_id": provider_job_id}
-        return bool((await self._run(ATTACH, values)).saved)
+        return bool((await self._run(ATTACH, values))["saved"])
 
     async def complete_job(self, completion: Completion) -> CompleteStatus:
         try:
             row = await self._run(COMPLETE, complete_values(completion))
-        except DBAPIError as error:
+        except asyncpg.PostgresError as error:
             if abort_reason(error) == ["stale"]:
                 return CompleteStatus.STALE
             raise
-        return CompleteStatus.DONE if row.saved else CompleteStatus.LEASE_LOST
+        return CompleteStatus.DONE if row["saved"] else CompleteStatus.LEASE_LOST

@@ -2,7 +2,8 @@
 
 SQLAlchemy compiles a Core construct on every execution it cannot find in its cache, and even
 a cache hit costs a key build; these statements are plain text, numbered for the driver
-once, and executed with `exec_driver_sql` (no compilation at all; the driver keeps them
+once, and handed to asyncpg itself (adapters/sql/autocommit.py), or run with
+`exec_driver_sql` inside a transaction (no compilation at all; the driver keeps them
 prepared per connection). Writes name their columns from adapters/sql/tables.py, with each
 parameter cast to its column's type, so the text cannot drift from the schema.
 """

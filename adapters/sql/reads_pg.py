@@ -151,7 +151,7 @@ JOB, SHOWN_JOB, ASSET, STANDING, JOBS, ASSETS, RELATIONS = map(
 async def _rows(engine: AsyncEngine, statements: dict[CredentialKind, Prepared], credential: Credential,
                 now: datetime, **values: Any) -> list[asyncpg.Record]:
     statement = statements[credential.kind]
-    return await autocommit.read(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
+    return await autocommit.fetch(engine, statement.sql, statement.args({**credential_args(credential, now), **values}))
 
 
 def _entity(row: asyncpg.Record, type_: type[T]) -> T | None:
@@ -176,8 +176,8 @@ async def read_relations(engine: AsyncEngine, credential: Credential, asset_ids:
 
 async def read_route_accounts(engine: AsyncEngine, provider_ids: Sequence[str],
                               user_id: str) -> list[ProviderAccount]:
-    [row] = await autocommit.read(engine, ROUTE_ACCOUNTS.sql,
-                                  ROUTE_ACCOUNTS.args({"provider_ids": list(provider_ids), "user_id": user_id}))
+    [row] = await autocommit.fetch(engine, ROUTE_ACCOUNTS.sql,
+                                   ROUTE_ACCOUNTS.args({"provider_ids": list(provider_ids), "user_id": user_id}))
     return msgspec.json.decode(row["accounts"], type=list[ProviderAccount]) if row["accounts"] else []
 
 

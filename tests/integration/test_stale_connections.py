@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql import autocommit
 from adapters.sql.claim_pg import claim_in_four
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import SqlUnitOfWorkFactory
 from domain.accounts import PreferPrivateThenPriority
 from domain.credentials import Credential
-from domain.ports import Authorized
+from domain.ports import Authorized, CreateOutcome, CreateStatus
+from entrypoints.faults import is_infrastructure_fault
+from tests.contract.builders import T0
+from tests.contract.test_create_job_step import draft, funded_user, state
 from tests.services_db import execute_admin
 from tests.support.round_trips import count_round_trips
 
@@ -83,6 +90,74 @@ def test_a_hot_path_statement_refused_before_sending_runs_once_more_on_a_fresh_c
             assert closed and trips.postgres >= 1
         finally:
             await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_hot_path_write_refused_before_sending_runs_once_more_on_a_fresh_connection(
+        pg_clean_url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(pg_clean_url)
+        factory = SqlUnitOfWorkFactory(engine)
+        closed: list[object] = []
+
+        def close_once_after_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            if not closed:  # dies between checkout and its first statement
+                closed.append(dbapi_connection)
+                dbapi_connection.driver_connection.terminate()
+
+        try:
+            user_id = await funded_user(factory, 100)
+            made = draft(user_id, cost=10)
+            event.listen(engine.sync_engine.pool, "checkout", close_once_after_checkout)
+            outcome = await factory.create_job(Credential.of_user(user_id), made, T0)
+            assert outcome == CreateOutcome(status=CreateStatus.CREATED, job=made.job)
+            assert closed
+            assert await state(factory, user_id) == (1, 1, 90, 10, [])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_a_statement_whose_connection_is_lost_after_sending_is_never_run_again(pg_clean_url: str) -> None:
+    """The statement reached the server (it runs there to the end), then the connection was
+    lost: the caller gets a fault (503), the statement is not sent again, and the whole pool
+    is replaced at its next checkouts, as SQLAlchemy does on a disconnect."""
+    sequence = f"sent_once_{uuid.uuid4().hex[:12]}"
+
+    async def pids(engine: AsyncEngine) -> set[int]:
+        async def one() -> int:
+            async with engine.connect() as conn:
+                pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+                await asyncio.sleep(0.05)  # held together: two pooled connections
+                return int(pid)
+
+        return set(await asyncio.gather(one(), one()))
+
+    async def run() -> None:
+        await execute_admin(pg_clean_url, f"CREATE SEQUENCE {sequence}")
+        engine = create_engine(pg_clean_url, pool_size=2, max_overflow=0)
+        lost: list[object] = []
+
+        def cut_while_running(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+            if not lost:
+                lost.append(dbapi_connection)
+                asyncio.get_running_loop().call_later(0.2, dbapi_connection.driver_connection.terminate)
+
+        try:
+            before = await pids(engine)
+            event.listen(engine.sync_engine.pool, "checkout", cut_while_running)
+            with pytest.raises(DBAPIError) as raised:
+                await autocommit.fetch(engine, f"SELECT pg_sleep(0.5), nextval('{sequence}')", ())
+            assert raised.value.connection_invalidated and is_infrastructure_fault(raised.value)
+            await asyncio.sleep(0.8)  # the server finished the statement it was sent
+            [row] = await autocommit.fetch(engine, f"SELECT last_value, is_called FROM {sequence}", ())
+            assert (row["last_value"], row["is_called"]) == (1, True)  # run once, never again
+            assert not (await pids(engine)) & before
+        finally:
+            await engine.dispose()
+            await execute_admin(pg_clean_url, f"DROP SEQUENCE IF EXISTS {sequence}")
 
     asyncio.run(run())
 
