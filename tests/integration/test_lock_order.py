@@ -14,6 +14,7 @@ import re
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.util import await_only
 
 from adapters.sql.engine import create_engine
 from adapters.sql.uow import SqlUnitOfWorkFactory
@@ -44,18 +45,26 @@ def test_settling_a_job_locks_the_balance_before_accounts_and_the_user(sqlite_ur
     async def scenario() -> None:
         engine = create_engine(sqlite_url)
 
-        def updated(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            match = UPDATED.match(statement)
-            if match:
-                current.setdefault(id(conn), []).append(match.group(1))
+        def traced(connection_id: int) -> Any:
+            """Every statement the connection runs, SQLAlchemy's and those the hot-path steps
+            run in the database thread (adapters/sql/pipeline_sqlite.py) alike."""
+            def trace(statement: str) -> None:
+                match = UPDATED.match(statement)
+                if match:
+                    current.setdefault(connection_id, []).append(match.group(1))
+                elif statement.strip().upper() == "COMMIT":
+                    tables = current.pop(connection_id, [])
+                    if tables:
+                        transactions.append(tables)
+                elif statement.strip().upper() == "ROLLBACK":
+                    current.pop(connection_id, None)
+            return trace
 
-        def ended(conn: Any) -> None:
-            tables = current.pop(id(conn), [])
-            if tables:
-                transactions.append(tables)
+        def trace_on_connect(dbapi_connection: Any, _record: Any) -> None:
+            database = dbapi_connection.driver_connection  # an aiosqlite.Connection
+            await_only(database._execute(database._conn.set_trace_callback, traced(id(dbapi_connection))))
 
-        event.listen(engine.sync_engine, "before_cursor_execute", updated)
-        event.listen(engine.sync_engine, "commit", ended)
+        event.listen(engine.sync_engine, "connect", trace_on_connect)
         try:
             base = memory_wiring(3)
             ports = dataclasses.replace(base.ports, uow=SqlUnitOfWorkFactory(engine))
