@@ -9,6 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from application.pipeline.claim import ClaimJobs
+from application.pipeline.held import HeldPolls
 from application.pipeline.run import RunJob
 from domain.jobs import Job
 from domain.ports import WorkSignal
@@ -19,14 +20,19 @@ log = logging.getLogger("pixrelay.worker")
 
 class Worker:
     """Runs up to `concurrency` jobs at once. New jobs wake it through the work signal;
-    polling every `idle_seconds` covers lost signals, due polls and expired leases. On stop
-    it claims nothing more and lets running steps finish for up to `grace_seconds`; a step
-    still running then is cancelled and its lease runs out, so another worker resumes it."""
+    polling every `idle_seconds` covers lost signals, due polls and expired leases. With
+    `held`, jobs waiting on their provider stay leased by this worker between polls (their
+    leases renewed together once per poll cycle) and are polled when due, before new jobs
+    are claimed. On stop it claims nothing more and lets running steps finish for up to
+    `grace_seconds`; a step still running then is cancelled and its lease runs out, so
+    another worker resumes it; then the held jobs are given back in one step."""
 
     def __init__(self, claim: ClaimJobs, run: RunJob, signal: WorkSignal, *, concurrency: int = 4,
                  idle_seconds: float = 1.0, grace_seconds: float = 20.0,
-                 beside: Callable[[asyncio.Event], Coroutine[Any, Any, None]] | None = None) -> None:
+                 beside: Callable[[asyncio.Event], Coroutine[Any, Any, None]] | None = None,
+                 held: HeldPolls | None = None) -> None:
         self._beside = beside  # one more loop for the worker's life (webhook deliveries)
+        self._held = held
         self._claim = claim
         self._run = run
         self._signal = signal
@@ -40,7 +46,10 @@ class Worker:
         log.info("worker.start", extra={"concurrency": self._concurrency})
         beside = asyncio.create_task(self._beside(stop), name="beside") if self._beside else None
         failures = 0
+        if self._held is not None:
+            self._held.open()
         while not stop.is_set():
+            await self._poll_held()
             free = self._concurrency - len(self._running)
             claimed: list[Job] = []
             if free > 0:
@@ -61,9 +70,34 @@ class Worker:
                 continue
             await self._idle(stop)
         await self._drain()
+        await self._release_held()
         if beside is not None:
             await beside
         log.info("worker.stop", extra={"jobs_run": self.jobs_run})
+
+    async def _poll_held(self) -> None:
+        """Renew the held jobs' leases when a cycle has passed, then start their due polls."""
+        if self._held is None:
+            return
+        try:
+            await self._held.renew()
+        except Exception as error:
+            if not is_infrastructure_fault(error):
+                raise
+            log.warning("worker.renew_failed", extra={"error": repr(error)})  # tried again next cycle
+        for job in self._held.due(self._concurrency - len(self._running)):
+            self._start(job)
+
+    async def _release_held(self) -> None:
+        if self._held is None:
+            return
+        try:
+            released = await self._held.release()
+            log.info("worker.released", extra={"jobs": released})
+        except Exception as error:
+            if not is_infrastructure_fault(error):
+                raise
+            log.warning("worker.release_failed", extra={"error": repr(error)})  # their leases run out
 
     def _start(self, job: Job) -> None:
         task = asyncio.create_task(self._run_one(job), name=f"job-{job.id}")
@@ -81,9 +115,18 @@ class Worker:
             # job's lease runs out and it is picked up again.
             log.exception("worker.job_crashed", extra={"job_id": job.id})
 
+    def _idle_for(self) -> float:
+        """Until the held jobs need the worker (a poll due, a renewal), at most idle_seconds;
+        with every slot busy a finishing job wakes it anyway."""
+        held = self._held
+        wake = held.next_wake() if held is not None else None
+        if held is None or wake is None or len(self._running) >= self._concurrency:
+            return self._idle_seconds
+        return min(self._idle_seconds, max(0.0, (wake - held.now()).total_seconds()))
+
     async def _idle(self, stop: asyncio.Event) -> None:
         wakers: list[asyncio.Task[bool]] = [
-            asyncio.create_task(self._signal.wait(self._idle_seconds)), asyncio.create_task(stop.wait())
+            asyncio.create_task(self._signal.wait(self._idle_for())), asyncio.create_task(stop.wait())
         ]
         done, _ = await asyncio.wait([*wakers, *self._running], return_when=asyncio.FIRST_COMPLETED)
         for task in wakers:

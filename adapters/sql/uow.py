@@ -30,7 +30,7 @@ from adapters.sql.users import SqlSessionRepository, SqlUserRepository
 from adapters.sql.webhooks import SqlWebhookRepository
 from domain.assets import Asset
 from domain.credentials import Credential
-from domain.jobs import Job
+from domain.jobs import HeldJob, HeldState, Job
 from domain.outbound import TerminalJob
 from domain.pagination import Cursor, Page
 from domain.ports import (
@@ -219,3 +219,16 @@ class SqlUnitOfWorkFactory:
             return await self._pipeline.complete_job(completion)
         async with self() as uow:
             return await uow_pipeline.complete_job(uow, completion)
+
+    async def renew_leases(self, held: Sequence[HeldJob], lease_until: datetime,
+                           renew_before: datetime) -> dict[str, HeldState]:
+        if self._pipeline is not None:
+            return await self._pipeline.renew_leases(held, lease_until, renew_before)
+        async with self() as uow:
+            return await uow_pipeline.renew_leases(uow, held, lease_until, renew_before)
+
+    async def release_leases(self, held: Sequence[HeldJob], now: datetime) -> int:
+        if self._pipeline is not None:
+            return await self._pipeline.release_leases(held, now)
+        async with self() as uow:
+            return await uow_pipeline.release_leases(uow, held, now)
