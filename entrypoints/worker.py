@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -40,6 +42,8 @@ class Worker:
         self._idle_seconds = idle_seconds
         self._grace_seconds = grace_seconds
         self._running: set[asyncio.Task[None]] = set()
+        self._wanted = True  # a claim may find work: woken, a full batch, a job that freed its slot
+        self._claimed_at = -math.inf
         self.jobs_run = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -52,9 +56,10 @@ class Worker:
             await self._poll_held()
             free = self._concurrency - len(self._running)
             claimed: list[Job] = []
-            if free > 0:
+            if free > 0 and self._claim_due():
                 try:
                     claimed = await self._claim(free)
+                    self._claimed_at, self._wanted = time.monotonic(), len(claimed) == free
                     failures = 0
                 except Exception as error:
                     if not is_infrastructure_fault(error):  # the database's SQLAlchemy errors too
@@ -68,12 +73,19 @@ class Worker:
             if claimed and len(claimed) == free:
                 await asyncio.sleep(0)  # more may be due: claim again right away
                 continue
-            await self._idle(stop)
+            if await self._idle(stop):
+                self._wanted = True
         await self._drain()
         await self._release_held()
         if beside is not None:
             await beside
         log.info("worker.stop", extra={"jobs_run": self.jobs_run})
+
+    def _claim_due(self) -> bool:
+        """Claim when work may be waiting, and at least every idle_seconds (lost signals, due
+        retries, expired leases); not on every wake-up for a held job's poll, which would
+        cost a claim's round trips per poll."""
+        return self._wanted or time.monotonic() - self._claimed_at >= self._idle_seconds
 
     async def _poll_held(self) -> None:
         """Renew the held jobs' leases when a cycle has passed, then start their due polls."""
@@ -108,6 +120,8 @@ class Worker:
         try:
             await self._run(job)
             self.jobs_run += 1
+            if self._held is None or not self._held.holds(job.id):
+                self._wanted = True  # it may have freed an account or a run slot
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -124,14 +138,15 @@ class Worker:
             return self._idle_seconds
         return min(self._idle_seconds, max(0.0, (wake - held.now()).total_seconds()))
 
-    async def _idle(self, stop: asyncio.Event) -> None:
-        wakers: list[asyncio.Task[bool]] = [
-            asyncio.create_task(self._signal.wait(self._idle_for())), asyncio.create_task(stop.wait())
-        ]
+    async def _idle(self, stop: asyncio.Event) -> bool:
+        """Until woken, a job finishes or the held jobs need the worker; True when signalled."""
+        signalled = asyncio.create_task(self._signal.wait(self._idle_for()))
+        wakers: list[asyncio.Task[bool]] = [signalled, asyncio.create_task(stop.wait())]
         done, _ = await asyncio.wait([*wakers, *self._running], return_when=asyncio.FIRST_COMPLETED)
         for task in wakers:
             if task not in done:
                 task.cancel()
+        return signalled in done and signalled.result()
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

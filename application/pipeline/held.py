@@ -59,6 +59,10 @@ class HeldPolls:
     def __len__(self) -> int:
         return len(self._waiting) + len(self._out)
 
+    def holds(self, job_id: str) -> bool:
+        """Waiting here for its next poll."""
+        return job_id in self._waiting
+
     def keep(self, leased: Leased) -> bool:
         """Hold a job its poll found still waiting; False when there is no holder (or it is
         full), and the caller writes the wait instead."""
