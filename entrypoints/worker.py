@@ -24,7 +24,7 @@ class Worker:
     """Runs up to `concurrency` jobs at once. New jobs wake it through the work signal;
     polling every `idle_seconds` covers lost signals, due polls and expired leases. With
     `held`, jobs waiting on their provider stay leased by this worker between polls (their
-    leases renewed together once per poll cycle) and are polled when due, before new jobs
+    leases renewed together once per renewal cycle) and are polled when due, before new jobs
     are claimed. On stop it claims nothing more and lets running steps finish for up to
     `grace_seconds`; a step still running then is cancelled and its lease runs out, so
     another worker resumes it; then the held jobs are given back in one step."""
