@@ -4,13 +4,14 @@ pipeline_pg.py, adapters/sql/pipeline_sqlite.py) are checked against."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import msgspec
 
 from domain.accounts import SelectionPolicy, record_success
 from domain.dispatch import ClaimedJobs
-from domain.jobs import Job, JobStatus
+from domain.jobs import HeldJob, HeldState, Job, JobStatus, release_held, still_held
 from domain.ledger import HoldStatus
 from domain.ports import CompleteStatus, Completion, Leased, UnitOfWork
 from domain.providers import ProviderSubmission
@@ -108,3 +109,24 @@ async def complete_job(uow: UnitOfWork, completion: Completion) -> CompleteStatu
     await uow.audit.add(completion.audit)
     await uow.commit()
     return CompleteStatus.DONE
+
+
+async def renew_leases(uow: UnitOfWork, held: Sequence[HeldJob], lease_until: datetime,
+                       renew_before: datetime) -> dict[str, HeldState]:
+    renewed = {}
+    for hold in held:
+        job = await uow.jobs.renew_lease(hold, lease_until, renew_before)
+        if job is not None:
+            renewed[job.id] = HeldState(job.next_poll_at, job.lease_expires_at)
+    await uow.commit()
+    return renewed
+
+
+async def release_leases(uow: UnitOfWork, held: Sequence[HeldJob], now: datetime) -> int:
+    released = 0
+    for hold in held:
+        job = await uow.jobs.get(hold.id)
+        if job is not None and still_held(job, hold) and await uow.jobs.save(release_held(job, hold, now), job.version):
+            released += 1
+    await uow.commit()
+    return released

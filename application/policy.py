@@ -30,6 +30,9 @@ class AuthPolicy(msgspec.Struct, frozen=True, kw_only=True):
 class PipelinePolicy(msgspec.Struct, frozen=True, kw_only=True):
     lease: timedelta = timedelta(seconds=60)
     poll_interval: timedelta = timedelta(seconds=2)
+    # How often a worker renews the leases of the jobs it holds between polls (one round trip
+    # for all of them), which is also how soon it sees a webhook's poke of one of them.
+    lease_renewal: timedelta = timedelta(seconds=2)
     no_account_delay: timedelta = timedelta(seconds=5)
     retry: RetryPolicy = RetryPolicy()
     cooldown: CooldownRule = CooldownRule()

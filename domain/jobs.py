@@ -296,6 +296,65 @@ def wait_for_provider(job: Job, next_poll_at: datetime, now: datetime) -> Job:
                                    updated_at=now)
 
 
+class HeldJob(msgspec.Struct, frozen=True, kw_only=True):
+    """A job its worker keeps leased between polls, as the worker knows it: the lease's token
+    and the job's version (a renewal changes neither), the stored `next_poll_at` as last seen
+    (a different one is a webhook's poke), and when the worker means to poll it next."""
+
+    id: str
+    lease_token: str
+    version: int
+    seen_poll_at: datetime | None
+    due_at: datetime
+
+
+def held(job: Job, due_at: datetime) -> HeldJob:
+    assert job.lease_token is not None, "only a leased job can be held"
+    return HeldJob(id=job.id, lease_token=job.lease_token, version=job.version, seen_poll_at=job.next_poll_at,
+                   due_at=due_at)
+
+
+def still_held(job: Job, hold: HeldJob) -> bool:
+    """The stored job is the one its holder keeps: processing, at that version, that token."""
+    return (job.status is JobStatus.PROCESSING and job.lease_token == hold.lease_token
+            and job.version == hold.version)
+
+
+class HeldState(msgspec.Struct, frozen=True):
+    """What a renewal answers for a job still held: its stored next poll and lease end."""
+
+    next_poll_at: datetime | None
+    lease_expires_at: datetime | None
+
+
+def renew_lease(job: Job, lease_until: datetime, renew_before: datetime) -> Job:
+    """Lease bookkeeping only: the version stays, so the holder's copy stays valid. Only a
+    lease ending before `renew_before` is extended: lease_expires_at is indexed, so a row
+    rewritten on every cycle would cost every index of jobs an entry each time."""
+    if job.lease_expires_at is not None and job.lease_expires_at >= renew_before:
+        return job
+    return msgspec.structs.replace(job, lease_expires_at=lease_until)
+
+
+def poked(job: Job, hold: HeldJob) -> bool:
+    """A webhook made the job's poll due since its holder last looked."""
+    return job.next_poll_at != hold.seen_poll_at
+
+
+def release_held(job: Job, hold: HeldJob, now: datetime) -> Job:
+    """Given back (the worker stops): any worker may poll it when its holder would have,
+    or at once if a webhook poked it meanwhile."""
+    next_poll = job.next_poll_at if poked(job, hold) else hold.due_at
+    return wait_for_provider(job, next_poll or now, now)
+
+
+def poke(job: Job, now: datetime) -> Job | None:
+    """A provider's webhook: a processing job's next poll is due now, whoever holds it."""
+    if job.status is not JobStatus.PROCESSING:
+        return None
+    return msgspec.structs.replace(job, next_poll_at=now)
+
+
 def reroute(job: Job, choice: Choice, route: JobRoute, params: dict[str, Any], now: datetime) -> Job:
     """A pending routed job moved to another candidate: its provider, model, price (within
     its hold) and params are the new candidate's, and it may start at once."""

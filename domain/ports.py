@@ -25,7 +25,7 @@ from domain.credentials import Credential
 from domain.dispatch import ClaimedJobs
 from domain.errors import DomainError
 from domain.events import DomainEvent
-from domain.jobs import Job, JobStatus
+from domain.jobs import HeldJob, HeldState, Job, JobStatus
 from domain.ledger import CreditBalance, CreditHold, LedgerEntry, LedgerTransaction
 from domain.lineage import LineageEdge
 from domain.models import ModelRecord
@@ -105,6 +105,12 @@ class JobRepository(Protocol):
           back from lower-priority jobs; other providers' jobs go ahead).
         Each job is returned to exactly one caller."""
     async def find_by_provider_job_id(self, provider_id: str, provider_job_id: str) -> Job | None: ...
+    async def renew_lease(self, hold: HeldJob, lease_until: datetime, renew_before: datetime) -> Job | None:
+        """`domain.jobs.renew_lease` on the job if `still_held` by `hold` (its version
+        unchanged); the job as stored then, else None."""
+    async def poke(self, job_id: str, now: datetime) -> bool:
+        """`domain.jobs.poke`: a processing job's next poll due now, its version unchanged
+        (a webhook's hint must not take the job from whoever holds it)."""
     async def dependents(self, parent_job_id: str) -> list[Job]:
         """Non-terminal jobs waiting on this parent."""
     async def count_by_status(self, provider_id: str | None = None) -> dict[str, int]: ...
@@ -493,6 +499,18 @@ class PipelineSteps(Protocol):
         recorded (domain.accounts.record_success), the submission closed, the user's run
         slot freed and stored bytes added, the day's usage, the audit entry and the job's
         outbound webhook deliveries."""
+
+    async def renew_leases(self, held: Sequence[HeldJob], lease_until: datetime,
+                           renew_before: datetime) -> dict[str, HeldState]:
+        """Polls held by a worker lease: the leases of every job a worker keeps between
+        polls renewed at once where they end before `renew_before`
+        (`JobRepository.renew_lease` for each, no version bump). Answers each job still
+        held with its stored next_poll_at and lease end, by id; a job missing from the
+        answer was cancelled, taken or changed, and its holder lets it go."""
+
+    async def release_leases(self, held: Sequence[HeldJob], now: datetime) -> int:
+        """The worker stops: every job still held given back at once (`domain.jobs.
+        release_held`, version bumped). How many were."""
 
 
 class UnitOfWorkFactory(AtomicSteps, PipelineSteps, Protocol):

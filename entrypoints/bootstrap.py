@@ -55,6 +55,7 @@ from application.openai_compat.images import RunImagesCall
 from application.openai_compat.wait import AwaitJob
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
+from application.pipeline.held import HeldPolls
 from application.pipeline.run import DrainOnce, RunJob
 from application.pipeline.webhook import AcceptWebhook
 from application.policy import (
@@ -165,6 +166,7 @@ def build_container(ports: Ports, policies: Policies | None = None) -> punq.Cont
     container.register(AuditTrail, scope=punq.Scope.singleton)
     container.register(KnownKeys, scope=punq.Scope.singleton)
     container.register(ModelCatalog, scope=punq.Scope.singleton)
+    container.register(HeldPolls, scope=punq.Scope.singleton)  # one per process: its worker's held jobs
     for use_case in USE_CASES:
         container.register(use_case, scope=punq.Scope.singleton)
     return container

@@ -15,6 +15,7 @@ import uvicorn
 from returns.result import Failure
 
 from application.pipeline.claim import ClaimJobs
+from application.pipeline.held import HeldPolls
 from application.pipeline.run import RunJob
 from application.setup import FirstRunSetup, SetupReport
 from application.webhooks.deliver import DeliverWebhooks
@@ -79,7 +80,8 @@ def make_worker(container: punq.Container, settings: Settings) -> Worker:
     run_job: RunJob = container.resolve(RunJob)
     work_signal: WorkSignal = container.resolve(WorkSignal)
     deliveries = WebhookLoop(container.resolve(DeliverWebhooks), idle_seconds=settings.webhook_poll_seconds)
-    return Worker(claim, run_job, work_signal, concurrency=settings.worker_concurrency, beside=deliveries.run)
+    return Worker(claim, run_job, work_signal, concurrency=settings.worker_concurrency, beside=deliveries.run,
+                  held=container.resolve(HeldPolls))
 
 
 async def first_run(container: punq.Container, settings: Settings) -> SetupReport | None:

@@ -20,7 +20,7 @@ from domain.dispatch import (
     room_under_limit,
     start_on,
 )
-from domain.jobs import Job, JobStatus, is_due, take_lease
+from domain.jobs import HeldJob, Job, JobStatus, is_due, poke, renew_lease, still_held, take_lease
 from domain.pagination import Cursor, Page
 from domain.ports import JobFilter
 from domain.providers import ProviderSubmission
@@ -69,6 +69,22 @@ class InMemoryJobRepository:
             return False
         self._state.jobs[job.id] = msgspec.structs.replace(job, version=expected_version + 1)
         return True
+
+    async def renew_lease(self, hold: HeldJob, lease_until: datetime, renew_before: datetime) -> Job | None:
+        stored = self._state.jobs.get(hold.id)
+        if stored is None or not still_held(stored, hold):
+            return None
+        renewed = renew_lease(stored, lease_until, renew_before)
+        if renewed is not stored:
+            self._state.jobs[hold.id] = renewed
+        return renewed
+
+    async def poke(self, job_id: str, now: datetime) -> bool:
+        stored = self._state.jobs.get(job_id)
+        poked = None if stored is None else poke(stored, now)
+        if poked is not None:
+            self._state.jobs[job_id] = poked
+        return poked is not None
 
     def _parent_done(self, job: Job) -> bool:
         if job.parent_job_id is None:

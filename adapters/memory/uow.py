@@ -30,7 +30,7 @@ from domain.accounts import ProviderAccount, SelectionPolicy
 from domain.assets import Asset
 from domain.credentials import Credential
 from domain.dispatch import ClaimedJobs
-from domain.jobs import Job
+from domain.jobs import HeldJob, HeldState, Job
 from domain.outbound import TerminalJob
 from domain.pagination import Cursor, Page
 from domain.ports import (
@@ -194,3 +194,12 @@ class InMemoryUnitOfWorkFactory:
     async def complete_job(self, completion: Completion) -> CompleteStatus:
         async with self() as uow:
             return await uow_pipeline.complete_job(uow, completion)
+
+    async def renew_leases(self, held: Sequence[HeldJob], lease_until: datetime,
+                           renew_before: datetime) -> dict[str, HeldState]:
+        async with self() as uow:
+            return await uow_pipeline.renew_leases(uow, held, lease_until, renew_before)
+
+    async def release_leases(self, held: Sequence[HeldJob], now: datetime) -> int:
+        async with self() as uow:
+            return await uow_pipeline.release_leases(uow, held, now)

@@ -17,7 +17,7 @@ from adapters.sql.sqlite_dispatch import claim_and_reserve_sqlite
 from adapters.sql.tables import jobs, submissions
 from domain.accounts import SelectionPolicy
 from domain.dispatch import ClaimedJobs
-from domain.jobs import TERMINAL, Job, JobStatus
+from domain.jobs import TERMINAL, HeldJob, Job, JobStatus, renew_lease, still_held
 from domain.pagination import Cursor, Page
 from domain.ports import JobFilter
 from domain.providers import ProviderSubmission
@@ -85,6 +85,27 @@ class SqlJobRepository:
         result = await self._conn.execute(
             update(jobs).where(jobs.c.id == job.id, jobs.c.version == expected_version)
             .values(values).returning(jobs.c.id)
+        )
+        return result.first() is not None
+
+    async def renew_lease(self, hold: HeldJob, lease_until: datetime, renew_before: datetime) -> Job | None:
+        """`domain.jobs.renew_lease` where `still_held`: the version stays."""
+        stored = await self.get(hold.id)
+        if stored is None or not still_held(stored, hold):
+            return None
+        renewed = renew_lease(stored, lease_until, renew_before)
+        if renewed is not stored:
+            await self._conn.execute(
+                update(jobs).where(jobs.c.id == hold.id, jobs.c.lease_token == hold.lease_token,
+                                   jobs.c.version == hold.version)
+                .values(lease_expires_at=renewed.lease_expires_at))
+        return renewed
+
+    async def poke(self, job_id: str, now: datetime) -> bool:
+        """`domain.jobs.poke`: the version stays."""
+        result = await self._conn.execute(
+            update(jobs).where(jobs.c.id == job_id, jobs.c.status == PROCESSING)
+            .values(next_poll_at=now).returning(jobs.c.id)
         )
         return result.first() is not None
 

@@ -16,12 +16,19 @@
   open, the owner already has some new asset's bytes) `pixrelay_abort('stale')` undoes the
   statement and the caller completes the slow way.
 
+- renew_leases: the leases of all the jobs a worker holds between polls, one UPDATE over
+  the arrays of their ids, tokens and versions (`domain.jobs.still_held`, `renew_lease`:
+  no version bump, only leases ending before `renew_before`), answering each job still
+  held with its next_poll_at (a webhook's poke) and lease end.
+- release_leases: the held jobs given back the same way (`domain.jobs.release_held`).
+
 A job save writes every column (like `SqlJobRepository.save`), named from adapters/sql/tables.py
 so a column added later cannot be missed, and bumps the version.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +53,7 @@ from adapters.sql.tables import (
 )
 from domain.accounts import AccountStatus, ProviderAccount, SelectionPolicy
 from domain.dispatch import ClaimedJobs
-from domain.jobs import Job, JobStatus
+from domain.jobs import HeldJob, HeldState, Job, JobStatus
 from domain.ledger import CreditHold, HoldStatus, available_account, held_account
 from domain.outbound import EVENT_BITS, DeliveryStatus, delivery_id, terminal_job
 from domain.ports import CompleteStatus, Completion, Leased
@@ -87,6 +94,42 @@ submission AS (
 SELECT EXISTS (SELECT 1 FROM job) AS saved
 """)
 
+
+_HELD = """unnest(%(ids)s::text[], %(tokens)s::text[], %(versions)s::int[], %(seen)s::timestamptz[],
+                %(due)s::timestamptz[]) AS h(id, token, version, seen, due)"""
+_STILL_HELD = f"j.id = h.id AND j.status = '{JobStatus.PROCESSING}' AND j.lease_token = h.token AND j.version = h.version"
+
+# The SELECT reads the statement's snapshot (before the UPDATE): every job still held, with
+# the lease end the UPDATE gave it, if it gave one.
+RENEW_LEASES = Prepared.numbered(f"""
+WITH renewed AS (
+    UPDATE jobs j SET lease_expires_at = %(until)s::timestamptz
+    FROM {_HELD}
+    WHERE {_STILL_HELD}
+      AND (j.lease_expires_at IS NULL OR j.lease_expires_at < %(renew_before)s::timestamptz)
+    RETURNING j.id, j.lease_expires_at
+)
+SELECT j.id, j.next_poll_at, COALESCE(r.lease_expires_at, j.lease_expires_at) AS lease_expires_at
+FROM jobs j JOIN {_HELD} ON {_STILL_HELD} LEFT JOIN renewed r ON r.id = j.id
+""")
+
+RELEASE_LEASES = Prepared.numbered(f"""
+UPDATE jobs j SET lease_token = NULL, lease_expires_at = NULL, updated_at = %(now)s::timestamptz,
+    next_poll_at = COALESCE(CASE WHEN j.next_poll_at IS DISTINCT FROM h.seen THEN j.next_poll_at ELSE h.due END,
+                            %(now)s::timestamptz),
+    version = j.version + 1
+FROM {_HELD}
+WHERE {_STILL_HELD}
+RETURNING j.id
+""")
+
+
+def held_values(held: Sequence[HeldJob]) -> dict[str, Any]:
+    """The held jobs as parallel arrays, in id order (the order their rows are locked in)."""
+    ordered = sorted(held, key=lambda hold: hold.id)
+    return {"ids": [h.id for h in ordered], "tokens": [h.lease_token for h in ordered],
+            "versions": [h.version for h in ordered], "seen": [h.seen_poll_at for h in ordered],
+            "due": [h.due_at for h in ordered]}
 
 
 def _columns(table: Any) -> str:
@@ -284,3 +327,18 @@ class PostgresPipeline:
                 return CompleteStatus.STALE
             raise
         return CompleteStatus.DONE if row["saved"] else CompleteStatus.LEASE_LOST
+
+    async def renew_leases(self, held: Sequence[HeldJob], lease_until: datetime,
+                           renew_before: datetime) -> dict[str, HeldState]:
+        if not held:
+            return {}
+        values = {**held_values(held), "until": lease_until, "renew_before": renew_before}
+        rows = await autocommit.fetch(self._engine, RENEW_LEASES.sql, RENEW_LEASES.args(values))
+        return {row["id"]: HeldState(row["next_poll_at"], row["lease_expires_at"]) for row in rows}
+
+    async def release_leases(self, held: Sequence[HeldJob], now: datetime) -> int:
+        if not held:
+            return 0
+        rows = await autocommit.fetch(self._engine, RELEASE_LEASES.sql,
+                                      RELEASE_LEASES.args({**held_values(held), "now": now}))
+        return len(rows)

@@ -9,7 +9,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters import uow_steps
+from adapters import uow_pipeline, uow_steps
 from adapters.security.secret_box import SecretBox
 from adapters.sql.accounts import SqlAccountRepository
 from adapters.sql.api_keys import SqlApiKeyRepository
@@ -33,7 +33,7 @@ from domain.accounts import ProviderAccount, SelectionPolicy
 from domain.assets import Asset
 from domain.credentials import Credential
 from domain.dispatch import ClaimedJobs
-from domain.jobs import Job
+from domain.jobs import HeldJob, HeldState, Job
 from domain.outbound import TerminalJob
 from domain.pagination import Cursor, Page
 from domain.ports import (
@@ -221,3 +221,16 @@ class SqlUnitOfWorkFactory:
 
     async def complete_job(self, completion: Completion) -> CompleteStatus:
         return await self._pipeline.complete_job(completion)
+
+    async def renew_leases(self, held: Sequence[HeldJob], lease_until: datetime,
+                           renew_before: datetime) -> dict[str, HeldState]:
+        if isinstance(self._pipeline, PostgresPipeline):
+            return await self._pipeline.renew_leases(held, lease_until, renew_before)
+        async with self() as uow:
+            return await uow_pipeline.renew_leases(uow, held, lease_until, renew_before)
+
+    async def release_leases(self, held: Sequence[HeldJob], now: datetime) -> int:
+        if isinstance(self._pipeline, PostgresPipeline):
+            return await self._pipeline.release_leases(held, now)
+        async with self() as uow:
+            return await uow_pipeline.release_leases(uow, held, now)

@@ -11,6 +11,7 @@ from application.audit import AuditTrail
 from application.models.catalog import ModelCatalog
 from application.pipeline.failures import FailureCode, ProviderCalls, Step, lease_lost
 from application.pipeline.finish import Finish
+from application.pipeline.held import HeldPolls
 from application.pipeline.inputs import InputStager
 from application.pipeline.poll import PollPhase
 from application.pipeline.reroute import Reroute
@@ -54,7 +55,8 @@ class AdvanceJob:
     def __init__(self, uow: UnitOfWorkFactory, providers: ProviderRegistry, blobs: BlobStore,
                  clock: Clock, ids: IdGenerator, random: RandomSource,
                  policy: PipelinePolicy, asset_policy: AssetPolicy, audit: AuditTrail,
-                 events: EventBus, catalog: ModelCatalog, circuits: CircuitStates) -> None:
+                 events: EventBus, catalog: ModelCatalog, circuits: CircuitStates,
+                 held: HeldPolls) -> None:
         self._uow = uow
         self._providers = providers
         self._clock = clock
@@ -62,7 +64,8 @@ class AdvanceJob:
         calls = ProviderCalls(policy.provider_timeout_seconds)
         self._finish = Finish(uow, blobs, clock, ids, random, policy, asset_policy, audit, events,
                               Reroute(catalog, circuits))
-        wait = WaitForProvider(uow, clock, policy)
+        wait = WaitForProvider(uow, clock, policy, held)
+        self._held = held
         self._submit = SubmitPhase(uow, InputStager(uow, blobs, clock), calls, clock, ids, events,
                                    self._finish, wait, catalog)
         self._poll = PollPhase(uow, calls, clock, policy, self._finish, wait)
@@ -70,6 +73,8 @@ class AdvanceJob:
 
     async def __call__(self, job_id: str, lease_token: str) -> Result[Step, DomainError]:
         leased = self._in_hand.pop(job_id, None)
+        if leased is None:
+            leased = self._held.take(job_id, lease_token)  # a held job's poll starts from its copy
         if leased is None or leased.job.lease_token != lease_token:
             # The job, its account, hold and submission, in one read.
             leased = await self._uow.read_leased(job_id, lease_token)

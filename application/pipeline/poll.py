@@ -46,14 +46,14 @@ class PollPhase:
                     kind=FailureKind.TRANSIENT, code=FailureCode.JOB_NOT_FOUND, message=failure.message),
                     blame_account=False)
             if failure.kind in STILL_WAITING and not await self._overdue(job):
-                return await self._wait(job)
+                return await self._wait(job, leased)
             return await self._finish.fail_or_retry(job, account, failure)
         status = answer.unwrap()
         if status.state in (RemoteState.QUEUED, RemoteState.RUNNING):
             if await self._overdue(job):
                 await self._calls.best_effort(client.cancel(account.secret, job.provider_job_id))
                 return await self._finish.fail_or_retry(job, account, timed_out("the provider job"))
-            return await self._wait(job)
+            return await self._wait(job, leased)
         if status.state is RemoteState.SUCCEEDED:
             return await self._finish.complete(job, client, account, status, leased)
         cancelled = status.state is RemoteState.CANCELLED

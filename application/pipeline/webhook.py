@@ -9,7 +9,6 @@ from returns.result import Failure, Result, Success
 
 from application.audit import AuditTrail
 from domain.errors import DomainError, not_found
-from domain.jobs import JobStatus
 from domain.ports import Clock, ProviderRegistry, UnitOfWorkFactory, WebhookVerifier, WorkSignal
 
 
@@ -26,7 +25,8 @@ class AcceptWebhook:
       webhooks are 404.
     - A delivery id seen before is acknowledged and ignored (replays change nothing).
     - The callback does not decide the job's fate: it makes the job's next poll due now
-      and wakes the workers, so the provider's status API stays the single source of truth
+      (without taking the job from the worker that holds it, which polls it within one
+      poll cycle) and wakes the workers, so the provider's status API stays the single source of truth
       and polling remains the fallback when webhooks stop.
     """
 
@@ -52,12 +52,11 @@ class AcceptWebhook:
             if not await uow.webhooks.remember(provider_id, event.webhook_id, now):
                 return Success(WebhookOutcome(job_id=None, duplicate=True))
             job = await uow.jobs.find_by_provider_job_id(provider_id, event.provider_job_id)
-            poked = job is not None and job.status is JobStatus.PROCESSING and job.lease_token is None
-            if job is not None and poked:
-                await uow.jobs.save(msgspec.structs.replace(job, next_poll_at=now), job.version)
+            # Held or not: the worker holding a job sees the poke at its next lease renewal.
+            poked = job is not None and await uow.jobs.poke(job.id, now)
             await self._audit.record(uow, None, "webhook.receive", "job", job.id if job else event.provider_job_id,
                                      provider_id=provider_id, webhook_id=event.webhook_id)
             await uow.commit()
-        if job is not None and poked:
+        if poked:
             await self._signal.notify()
         return Success(WebhookOutcome(job_id=job.id if job else None))

@@ -33,6 +33,7 @@ from application.jobs.cancel import CancelJob
 from application.jobs.create import CreateJob, JobRequest
 from application.pipeline.advance import AdvanceJob
 from application.pipeline.claim import ClaimJobs
+from application.pipeline.held import HeldPolls
 from application.pipeline.run import RunJob
 from application.users.admin import GrantCredits
 from domain.accounts import ProviderAccount
@@ -94,6 +95,7 @@ class World:
     crashing_run: RunJob
     provider: CrashingProvider
     admin: ActorStub
+    held: HeldPolls  # the worker's polls held between steps (jobs it keeps leased)
     history: dict[str, JobStatus] = dataclasses.field(default_factory=dict)
     log: list[str] = dataclasses.field(default_factory=list)
     counts: Counter[str] = dataclasses.field(default_factory=Counter)
@@ -151,15 +153,27 @@ async def build_world(seed: int, crash_rate: float = 0.05, database_url: str | N
         for i in range(3)
     ]
     provider = CrashingProvider(w.sim, rng, crash_rate)
-    crashing = dataclasses.replace(w.ports, providers=StaticProviderRegistry([provider]))
-    crashing_run: RunJob = build_container(crashing).resolve(RunJob)
-    world = World(seed, w, rng, users, accounts, crashing_run, provider, admin, engine=engine)
+    crashing_run, held = start_worker(w, provider)
+    world = World(seed, w, rng, users, accounts, crashing_run, provider, admin, held, engine=engine)
     if engine is None:
         world.state.journal.watch()  # from here on, the store names what each step changed
     else:
         world.loaded = await read_state(w.ports.uow)  # type: ignore[arg-type]
     world.tallies = Tallies.derive(world.state)
     return world
+
+
+def start_worker(w: Wiring, provider: CrashingProvider) -> tuple[RunJob, HeldPolls]:
+    """A worker process of its own (its own held polls), calling the crashing provider."""
+    container = build_container(dataclasses.replace(w.ports, providers=StaticProviderRegistry([provider])))
+    held: HeldPolls = container.resolve(HeldPolls)
+    held.open()
+    return container.resolve(RunJob), held
+
+
+def restart_worker(world: World) -> None:
+    """The worker died: what it held in memory is gone (its leases run out)."""
+    world.crashing_run, world.held = start_worker(world.w, world.provider)
 
 
 # ---------------------------------------------------------------- actions
@@ -215,7 +229,27 @@ async def work(world: World) -> None:
             await world.crashing_run(job)
         except WorkerCrashed:
             world.counts["crashed"] += 1
+            restart_worker(world)
             return  # the rest of this worker's batch is abandoned too
+
+
+async def poll_held(world: World) -> None:
+    """The worker's poll cycle: its held leases renewed together, then its due polls run."""
+    await world.held.renew()
+    for job in world.held.due(world.rng.randint(1, 4)):
+        world.counts["held_polls"] += 1
+        try:
+            await world.crashing_run(job)
+        except WorkerCrashed:
+            world.counts["crashed"] += 1
+            restart_worker(world)
+            return
+
+
+async def stop_worker(world: World) -> None:
+    """A clean stop: the held jobs given back at once, then a new worker starts."""
+    world.counts["released"] += await world.held.release()
+    restart_worker(world)
 
 
 async def stale_worker_writes(world: World) -> None:
@@ -247,8 +281,8 @@ async def grant(world: World) -> None:
 
 
 ACTIONS: list[tuple[Callable[[World], Any], int]] = [
-    (create_job, 30), (cancel_job, 4), (work, 40), (stale_worker_writes, 2), (pass_time, 20),
-    (midnight, 1), (grant, 3), (reenable_accounts, 3),
+    (create_job, 30), (cancel_job, 4), (work, 40), (poll_held, 20), (stale_worker_writes, 2), (pass_time, 20),
+    (midnight, 1), (grant, 3), (reenable_accounts, 3), (stop_worker, 1),
 ]
 
 

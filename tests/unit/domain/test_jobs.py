@@ -31,12 +31,18 @@ from domain.jobs import (
     claim,
     complete,
     fail,
+    held,
     is_due,
     parent_failed,
+    poke,
+    poked,
     record_submission,
+    release_held,
+    renew_lease,
     requeue,
     retry_or_fail,
     start,
+    still_held,
     take_lease,
     wait_for_provider,
 )
@@ -452,3 +458,25 @@ def test_random_operation_sequences_respect_the_state_machine(
         assert job.attempts <= job.max_attempts
         if before.is_terminal:
             assert job is before
+
+
+def test_a_held_job_keeps_its_version_through_renewals_and_pokes_and_is_given_back_due() -> None:
+    job = processing_job()
+    due = LATER + timedelta(seconds=5)
+    hold = held(job, due)
+    assert still_held(job, hold) and not poked(job, hold)
+    assert job.lease_expires_at == LATER
+    assert renew_lease(job, LATER + timedelta(minutes=5), LATER) is job  # not yet a third through
+    renewed = renew_lease(job, LATER + timedelta(minutes=5), LATER + timedelta(seconds=1))
+    assert renewed.lease_expires_at == LATER + timedelta(minutes=5)
+    assert still_held(renewed, hold) and renewed.version == job.version
+    assert not still_held(msgspec.structs.replace(job, version=job.version + 1), hold)
+    assert not still_held(msgspec.structs.replace(job, lease_token="other"), hold)
+    assert not still_held(cancel(job, NOW).unwrap(), hold)
+    nudged = poke(renewed, LATER)
+    assert nudged is not None and nudged.next_poll_at == LATER and nudged.version == job.version
+    assert poked(nudged, hold) and still_held(nudged, hold)
+    assert poke(cancel(job, NOW).unwrap(), LATER) is None
+    back = release_held(renewed, hold, NOW)
+    assert (back.lease_token, back.lease_expires_at, back.next_poll_at) == (None, None, due)
+    assert release_held(nudged, hold, NOW).next_poll_at == LATER  # the poke's time, not the holder's

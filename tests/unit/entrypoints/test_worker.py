@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from datetime import timedelta
 from typing import Any
 
 from adapters.providers.registry import StaticProviderRegistry
 from application.jobs.create import CreateJob, JobRequest
 from application.pipeline.claim import ClaimJobs
+from application.pipeline.held import HeldPolls
 from application.pipeline.run import RunJob
+from application.policy import PipelinePolicy, Policies
 from domain.jobs import JobStatus
 from entrypoints.bootstrap import build_container
 from entrypoints.worker import Worker
@@ -108,5 +111,40 @@ def test_claim_failures_back_off_instead_of_crashing() -> None:
         stop.set()
         await asyncio.wait_for(running, 5)
         assert 1 <= Down.calls <= 3  # 1 s, then 2 s: backing off, not spinning
+
+    asyncio.run(scenario())
+
+
+def test_a_worker_polls_its_held_jobs_without_claiming_on_every_poll() -> None:
+    async def scenario() -> None:
+        policy = PipelinePolicy(poll_interval=timedelta(seconds=0.05), lease_renewal=timedelta(seconds=0.05))
+        w = memory_wiring(policies=Policies(pipeline=policy))
+        alice = await add_user(w)
+        await add_account(w)
+        created = await w.get(CreateJob)(alice, JobRequest(provider_id="sim", operation_type="text_to_image",
+                                                            params={"prompt": "x", "sim_latency_ms": 60_000}))
+        claims = 0
+        claim = w.get(ClaimJobs)
+
+        async def counting(limit: int | None = None) -> list[Any]:
+            nonlocal claims
+            claims += 1
+            return await claim(limit)
+
+        held = w.get(HeldPolls)
+        worker = Worker(counting, w.get(RunJob), w.ports.signal, concurrency=2, idle_seconds=30,  # type: ignore[arg-type]
+                        held=held)
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        for _ in range(20):
+            await asyncio.sleep(0.03)
+            w.clock.advance(0.05)
+        stop.set()
+        await asyncio.wait_for(running, 5)
+        assert worker.jobs_run >= 3  # its first run, then polls of the held job
+        assert claims <= 2  # the first, and one for the signal its creation sent; none per poll
+        async with w.ports.uow() as uow:
+            job = await uow.jobs.get(created.unwrap().job.id)
+        assert job is not None and job.status is JobStatus.PROCESSING and job.lease_token is None  # given back
 
     asyncio.run(scenario())
