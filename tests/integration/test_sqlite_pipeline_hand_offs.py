@@ -10,6 +10,7 @@ import dataclasses
 import sqlite3
 
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.system import ManualClock
 from adapters.providers.sim import SimProvider
@@ -34,13 +35,18 @@ CLAIM_BUDGET = 2
 RUN_BUDGET = 8
 
 
+def sqlite_wiring(sqlite_url: str) -> tuple[Wiring, AsyncEngine]:
+    """The in-memory wiring with the SQLite unit of work (and its engine, to dispose of)."""
+    clock = ManualClock()
+    sim = SimProvider(clock=clock.now)
+    engine = create_engine(sqlite_url)
+    ports = dataclasses.replace(memory_ports(clock, sim), uow=SqlUnitOfWorkFactory(engine))
+    return Wiring(build_container(ports), ports, clock, sim), engine
+
+
 def test_one_job_on_sqlite_stays_within_its_hand_offs(sqlite_url: str) -> None:
     async def main() -> None:
-        clock = ManualClock()
-        sim = SimProvider(clock=clock.now)
-        engine = create_engine(sqlite_url)
-        ports = dataclasses.replace(memory_ports(clock, sim), uow=SqlUnitOfWorkFactory(engine))
-        w = Wiring(build_container(ports), ports, clock, sim)
+        w, engine = sqlite_wiring(sqlite_url)
         try:
             alice = await add_user(w, quota=QuotaPolicy(max_concurrent_jobs=None))
             await add_account(w, max_concurrent_jobs=10)
@@ -66,11 +72,7 @@ def test_one_job_on_sqlite_stays_within_its_hand_offs(sqlite_url: str) -> None:
 
 def test_reading_a_leased_job_on_sqlite_takes_no_write_lock(sqlite_url: str) -> None:
     async def main() -> None:
-        clock = ManualClock()
-        sim = SimProvider(clock=clock.now)
-        engine = create_engine(sqlite_url)
-        ports = dataclasses.replace(memory_ports(clock, sim), uow=SqlUnitOfWorkFactory(engine))
-        w = Wiring(build_container(ports), ports, clock, sim)
+        w, engine = sqlite_wiring(sqlite_url)
         try:
             alice = await add_user(w)
             await add_account(w)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,19 @@ from tests.services_db import execute_admin
 from tests.support.round_trips import count_round_trips
 
 pytestmark = pytest.mark.postgres
+
+
+def connection_closed_once_after_checkout() -> tuple[list[object], Callable[[Any, Any, Any], None]]:
+    """A pool `checkout` listener that kills the first connection it sees between its checkout
+    and its first statement, and the list that records it."""
+    closed: list[object] = []
+
+    def close_once(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not closed:
+            closed.append(dbapi_connection)
+            dbapi_connection.driver_connection.terminate()
+
+    return closed, close_once
 
 
 def test_a_unit_of_work_on_a_warm_pool_sends_no_ping(pg_clean_url: str) -> None:
@@ -73,13 +87,7 @@ def test_a_hot_path_statement_refused_before_sending_runs_once_more_on_a_fresh_c
     async def run() -> None:
         engine = create_engine(pg_clean_url)
         factory = SqlUnitOfWorkFactory(engine)
-        closed: list[object] = []
-
-        def close_once_after_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-            if not closed:  # dies between checkout and its first statement
-                closed.append(dbapi_connection)
-                dbapi_connection.driver_connection.terminate()
-
+        closed, close_once_after_checkout = connection_closed_once_after_checkout()
         try:
             async with factory() as uow:
                 await uow.users.get("nobody")
@@ -99,13 +107,7 @@ def test_a_hot_path_write_refused_before_sending_runs_once_more_on_a_fresh_conne
     async def run() -> None:
         engine = create_engine(pg_clean_url)
         factory = SqlUnitOfWorkFactory(engine)
-        closed: list[object] = []
-
-        def close_once_after_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-            if not closed:  # dies between checkout and its first statement
-                closed.append(dbapi_connection)
-                dbapi_connection.driver_connection.terminate()
-
+        closed, close_once_after_checkout = connection_closed_once_after_checkout()
         try:
             user_id = await funded_user(factory, 100)
             made = draft(user_id, cost=10)
@@ -170,13 +172,7 @@ def test_the_claim_refused_before_sending_runs_once_more_and_a_failed_one_leaves
     async def run() -> None:
         engine = create_engine(pg_clean_url)
         factory = SqlUnitOfWorkFactory(engine)
-        closed: list[object] = []
-
-        def close_once_after_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-            if not closed:
-                closed.append(dbapi_connection)
-                dbapi_connection.driver_connection.terminate()
-
+        closed, close_once_after_checkout = connection_closed_once_after_checkout()
         now = datetime.now(UTC)
         try:
             await factory.claim(now, "t0", now, 4, PreferPrivateThenPriority())  # warm
